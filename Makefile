@@ -1,0 +1,34 @@
+# handbook-bot: `make run` serves the bot, `make test` runs the tests (both set up .venv first).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint index ask eval bench-index clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m bot
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bot indexer tests benchmarks
+
+index: $(STAMP)
+	$(PY) -m indexer build
+
+eval: $(STAMP)
+	$(PY) benchmarks/eval_handbook.py
+
+bench-index: $(STAMP)
+	$(PY) benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

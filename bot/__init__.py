@@ -1,0 +1,1 @@
+"""handbook-bot: the Bot Framework app answering from the CT Open Data Handbook."""

@@ -1,0 +1,84 @@
+"""Build an index from a sources file: read sources, split sections, fit, save, report changes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.changes import ChangeReport, compare
+from indexer.errors import IndexerError, IndexLoadError, SourceError
+from indexer.index import Index
+from indexer.model import Section
+from indexer.ranker import RankerParams
+from indexer.sections import source_sections
+from indexer.sources import load_sources, read_source
+from indexer.text import Synonyms
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = REPO_ROOT / "knowledge" / "sources.toml"
+DEFAULT_INDEX = REPO_ROOT / "var" / "index"
+DEFAULT_CACHE = REPO_ROOT / "var" / "sources"
+SYNONYMS_NAME = "synonyms.txt"
+
+
+@dataclass
+class BuildResult:
+    index: Index | None
+    out_dir: Path | None
+    changes: ChangeReport | None
+    problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.index is not None
+
+
+def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
+                     only_enabled: bool = True) -> tuple[list[Section], list[dict], list[str], list[str]]:
+    """-> (sections, source descriptions, problems, skipped). Unusable sources become problems."""
+    sections: list[Section] = []
+    described, problems, skipped = [], [], []
+    for spec in load_sources(sources_file):
+        if only_enabled and not spec.enabled:
+            continue
+        try:
+            loaded = read_source(spec, cache_dir)
+        except SourceError as exc:
+            problems.append(str(exc))
+            continue
+        result = source_sections(loaded)
+        problems.extend(result.problems)
+        skipped.extend(result.skipped)
+        sections.extend(result.sections)
+        described.append({"name": spec.name, "site": spec.site, "git": spec.git, "ref": spec.ref,
+                          "path": str(spec.path) if spec.path else None, "commit": loaded.commit,
+                          "files": len(loaded.files), "pages": len(result.pages),
+                          "sections": len(result.sections)})
+    return sections, described, problems, skipped
+
+
+def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFAULT_INDEX,
+          cache_dir: str | Path = DEFAULT_CACHE, params: RankerParams | None = None,
+          synonyms_file: str | Path | None = None) -> BuildResult:
+    """Build and save an index. When nothing could be indexed the previous index is left untouched."""
+    start = time.perf_counter()
+    sources_file, out_dir = Path(sources_file), Path(out_dir)
+    sections, described, problems, skipped = collect_sections(sources_file, Path(cache_dir))
+    if not sections:
+        problems.append("nothing could be indexed; the previous index (if any) is unchanged")
+        return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start)
+    synonyms = Synonyms.load(synonyms_file or sources_file.parent / SYNONYMS_NAME)
+    index = Index.fit(sections, synonyms, params, meta={"sources": described})
+    try:
+        previous = Index.load(out_dir).sections
+    except IndexLoadError:
+        previous = None
+    changes = compare(previous, sections)
+    try:
+        index.save(out_dir)
+    except OSError as exc:
+        raise IndexerError(f"cannot write index to {out_dir}: {exc}") from None
+    return BuildResult(index, out_dir, changes, problems, skipped, time.perf_counter() - start)

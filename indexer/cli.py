@@ -1,0 +1,111 @@
+"""Command line: ``python -m indexer build | search | evaluate`` (a stable contract)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from indexer.build import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, build
+from indexer.errors import IndexerError
+from indexer.evaluate import compare_methods, format_table, load_jsonl
+from indexer.index import Index
+
+
+def _cmd_build(args) -> int:
+    result = build(args.sources, args.out, args.cache)
+    for line in result.problems:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in result.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    if not result.ok:
+        print("error: nothing could be indexed; previous index left untouched", file=sys.stderr)
+        return 1
+    meta = result.index.meta
+    print(f"indexed {meta['pages']} pages, {meta['sections']} sections from {len(meta['sources'])} source(s) "
+          f"in {result.seconds:.2f}s -> {result.out_dir}")
+    for src in meta["sources"]:
+        commit = f" @ {src['commit'][:12]}" if src.get("commit") else ""
+        print(f"  {src['name']}{commit}: {src['files']} files, {src['pages']} pages, {src['sections']} sections")
+    for line in result.changes.lines():
+        print(line)
+    return 0
+
+
+def _print_hits(question: str, hits, as_json: bool, qid=None) -> None:
+    if as_json:
+        record = {"hits": [h.to_json() for h in hits]}
+        record = {"id": qid, **record} if qid is not None else {"q": question, **record}
+        print(json.dumps(record, ensure_ascii=False))
+        return
+    print(f"Q: {question}")
+    if not hits:
+        print("  (no match)")
+    for rank, h in enumerate(hits, 1):
+        print(f"  {rank}. [{h.score:.3f}] {' › '.join(h.section.breadcrumb)}\n     {h.section.url}")
+        for line in h.passage_text.splitlines()[:6]:
+            print(f"     | {line}")
+
+
+def _cmd_search(args) -> int:
+    index = Index.load(args.index)
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    qid, q = item["id"], str(item["q"])
+                except (ValueError, KeyError, TypeError):
+                    print(f"warning: {args.batch}:{n}: not a {{\"id\", \"q\"}} JSON line", file=sys.stderr)
+                    continue
+                _print_hits(q, index.search(q, args.k), True, qid)
+        return 0
+    if not args.question:
+        print("error: give a question or --batch FILE.jsonl", file=sys.stderr)
+        return 2
+    question = " ".join(args.question)
+    _print_hits(question, index.search(question, args.k), args.json)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    index = Index.load(args.index)
+    gold = [g for path in args.gold for g in load_jsonl(path)]
+    results = compare_methods(index, gold)
+    print(f"{len(gold)} questions, {len(index.sections)} sections ({', '.join(args.gold)})")
+    print(format_table(results))
+    if args.misses:
+        for m in results["this index"]["misses"]:
+            print(f"  miss {m['id']} rank={m['rank']} {m['q']!r}\n       got {m['got']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="build the index from the sources file")
+    p.add_argument("--sources", type=Path, default=DEFAULT_SOURCES)
+    p.add_argument("--out", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where git sources are checked out")
+    p.set_defaults(func=_cmd_build)
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("question", nargs="*")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", type=Path, help='JSONL of {"id", "q"}; writes one JSON line per question')
+    p.set_defaults(func=_cmd_search)
+    p = sub.add_parser("evaluate", help="retrieval quality on gold questions, with baselines")
+    p.add_argument("gold", nargs="+", help="gold JSONL file(s), e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--misses", action="store_true", help="list questions whose top-1 is wrong")
+    p.set_defaults(func=_cmd_evaluate)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except IndexerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,156 @@
+"""The index artifact: fit, save (atomically), load (verified), search.
+
+An index is a folder::
+
+    meta.json       format version, build time, sources (with git commit), counts, parameters,
+                    sha256 of the other files
+    sections.json   the sections, in index order
+    model.pkl       the fitted ranker (scikit-learn objects)
+
+It is written to a temporary sibling folder and renamed into place, so a reader never sees a
+half-written index; the previous index is kept as ``<dir>.previous`` until the rename succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.errors import IndexLoadError
+from indexer.model import Hit, Section
+from indexer.passages import best_passage
+from indexer.ranker import Ranker, RankerParams
+from indexer.text import Synonyms, content_terms
+
+FORMAT_VERSION = 1
+_FILES = ("sections.json", "model.pkl")
+
+
+@dataclass
+class Index:
+    sections: list[Section]
+    ranker: Ranker
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, sections: list[Section], synonyms: Synonyms, params: RankerParams | None = None,
+            meta: dict | None = None) -> Index:
+        ranker = Ranker(synonyms, params).fit(sections)
+        meta = dict(meta or {})
+        meta.setdefault("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        meta["format_version"] = FORMAT_VERSION
+        meta["sections"] = len(sections)
+        meta["pages"] = len({s.page_url for s in sections})
+        meta["params"] = ranker.describe()
+        return cls(sections, ranker, meta)
+
+    # -------------------------------------------------------------------------------- search
+    def _idf(self) -> dict[str, float]:
+        if not hasattr(self, "_idf_cache"):
+            vec = self.ranker.body_vec
+            self._idf_cache = dict(zip(vec.get_feature_names_out(), vec.idf_))
+        return self._idf_cache
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        """Top ``k`` sections for ``question``, best first, each with its best passage."""
+        if not self.sections or not question.strip():
+            return []
+        scores = self.ranker.scores(question)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        corrected, _ = self.ranker.prepare(question)
+        terms = set(content_terms(corrected))
+        hits = []
+        for i in top:
+            if scores[i] <= 0:
+                break
+            section = self.sections[int(i)]
+            md, plain = best_passage(section, terms, self._idf())
+            hits.append(Hit(section, float(scores[i]), md, plain))
+        return hits
+
+    def query_coverage(self, question: str) -> tuple[list[str], list[str]]:
+        """-> (content terms of the question, those the indexed text contains) after typo fixes."""
+        corrected, fixes = self.ranker.prepare(question)
+        terms = [t for t in content_terms(question)]
+        vocab = self.ranker.body_vec.vocabulary_
+        title_vocab = self.ranker.title_vec.vocabulary_
+        fixed_stems = {t for w in fixes.values() for t in content_terms(w)}
+        known = [t for t in terms if t in vocab or t in title_vocab]
+        known += [t for t in fixed_stems if t not in known and t in vocab]
+        return terms, known
+
+    # -------------------------------------------------------------------------------- files
+    def save(self, out_dir: str | Path) -> Path:
+        """Write atomically to ``out_dir``: temp folder, then rename. Returns the folder."""
+        out_dir = Path(out_dir).resolve()
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        try:
+            (tmp / "sections.json").write_text(
+                json.dumps([s.to_json() for s in self.sections], ensure_ascii=False), encoding="utf-8")
+            with open(tmp / "model.pkl", "wb") as f:
+                pickle.dump(self.ranker, f, protocol=pickle.HIGHEST_PROTOCOL)
+            meta = dict(self.meta, checksums={n: _sha256(tmp / n) for n in _FILES})
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+            for name in (*_FILES, "meta.json"):
+                with open(tmp / name, "rb") as f:
+                    os.fsync(f.fileno())
+            old = out_dir.with_name(out_dir.name + ".previous")
+            if out_dir.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.meta = meta
+        return out_dir
+
+    @classmethod
+    def load(cls, index_dir: str | Path) -> Index:
+        """Load and verify an index folder. Raises IndexLoadError with a clear message."""
+        index_dir = Path(index_dir)
+        meta_path = index_dir / "meta.json"
+        if not meta_path.is_file():
+            raise IndexLoadError(f"no index at {index_dir} (meta.json missing); run: python -m indexer build")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexLoadError(f"corrupt index at {index_dir}: meta.json unreadable ({exc})") from None
+        version = meta.get("format_version") if isinstance(meta, dict) else None
+        if version != FORMAT_VERSION:
+            raise IndexLoadError(f"index at {index_dir} has format version {version!r}; this version reads "
+                                 f"{FORMAT_VERSION}. Rebuild it: python -m indexer build --out {index_dir}")
+        for name, digest in (meta.get("checksums") or {}).items():
+            path = index_dir / name
+            if not path.is_file() or _sha256(path) != digest:
+                raise IndexLoadError(f"corrupt index at {index_dir}: {name} is missing or does not match its checksum")
+        try:
+            sections = [Section.from_json(d) for d in json.loads((index_dir / "sections.json").read_text("utf-8"))]
+            with open(index_dir / "model.pkl", "rb") as f:
+                ranker = pickle.load(f)
+        except Exception as exc:
+            raise IndexLoadError(f"corrupt index at {index_dir}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(ranker, Ranker) or ranker.body_matrix is None or ranker.body_matrix.shape[0] != len(sections):
+            raise IndexLoadError(f"corrupt index at {index_dir}: model and sections disagree")
+        return cls(sections, ranker, meta)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

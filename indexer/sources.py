@@ -1,0 +1,191 @@
+"""Knowledge sources: ``sources.toml`` entries -> Markdown files (and the git commit, if any)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from indexer.errors import SourceError
+from indexer.urls import URL_STYLES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
+ALWAYS_EXCLUDE = ("**/.*/**", ".*/**", "**/node_modules/**", "node_modules/**", "_site/**", "vendor/**",
+                  "_includes/**", "_layouts/**", "_sass/**", "_data/**")
+GIT_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One ``[[source]]`` entry of sources.toml, with paths made absolute."""
+
+    name: str
+    site: str
+    path: Path | None = None
+    git: str | None = None
+    ref: str | None = None
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    enabled: bool = True
+    url_style: str = "jekyll"
+
+
+@dataclass
+class SourceFile:
+    rel_path: str
+    data: bytes
+
+
+@dataclass
+class LoadedSource:
+    spec: SourceSpec
+    files: list[SourceFile]
+    commit: str | None = None
+    site_config: dict = field(default_factory=dict)
+
+
+def load_sources(toml_path: str | Path) -> list[SourceSpec]:
+    """Parse a sources.toml. Raises SourceError naming the file and entry on bad content."""
+    toml_path = Path(toml_path)
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(f"{toml_path}: sources file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{toml_path}: invalid TOML ({exc})") from None
+    specs = []
+    for i, entry in enumerate(data.get("source", [])):
+        where = f"{toml_path} [[source]] #{i + 1}"
+        name = entry.get("name") or f"source{i + 1}"
+        if bool(entry.get("path")) == bool(entry.get("git")):
+            raise SourceError(f"{where} ({name}): give exactly one of `path` or `git`")
+        if not entry.get("site"):
+            raise SourceError(f"{where} ({name}): `site` (the published base URL) is required")
+        style = entry.get("url_style", "jekyll")
+        if style not in URL_STYLES:
+            raise SourceError(f"{where} ({name}): url_style must be one of {', '.join(URL_STYLES)}")
+        git = entry.get("git")
+        if git and not re.match(r"^[a-z+]+://|^git@", git):
+            git = str((toml_path.parent / git).resolve())
+        specs.append(SourceSpec(
+            name=name,
+            site=entry["site"].rstrip("/"),
+            path=(toml_path.parent / entry["path"]).resolve() if entry.get("path") else None,
+            git=git,
+            ref=entry.get("ref"),
+            include=tuple(entry.get("include") or DEFAULT_INCLUDE),
+            exclude=tuple(entry.get("exclude") or ()),
+            enabled=bool(entry.get("enabled", True)),
+            url_style=style,
+        ))
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise SourceError(f"{toml_path}: source names must be unique ({', '.join(names)})")
+    return specs
+
+
+def glob_to_regex(pattern: str) -> re.Pattern:
+    """Glob with ``**`` (any depth), ``*`` and ``?`` (within one path segment) -> compiled regex."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _matches(rel_path: str, patterns) -> bool:
+    return any(glob_to_regex(p).match(rel_path) for p in patterns)
+
+
+def select_files(root: Path, include, exclude) -> list[str]:
+    """Source-relative paths (``/``-separated, sorted) under root that pass include/exclude."""
+    selected = []
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(root).as_posix()
+        if _matches(rel, include) and not _matches(rel, tuple(exclude) + ALWAYS_EXCLUDE):
+            selected.append(rel)
+    return sorted(selected)
+
+
+def _git(args: list[str], cwd: Path | None = None) -> str:
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true")
+    proc = subprocess.run(["git", "-c", "protocol.file.allow=always", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=GIT_TIMEOUT_S)
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise SourceError(lines[-1] if lines else f"git {args[0]} failed")
+    return proc.stdout.strip()
+
+
+def checkout_git(spec: SourceSpec, cache_dir: Path) -> tuple[Path, str]:
+    """Clone or update ``spec.git`` into cache_dir/<name>; -> (work tree, commit sha)."""
+    work = cache_dir / spec.name
+    try:
+        if (work / ".git").is_dir():
+            _git(["remote", "set-url", "origin", spec.git], cwd=work)
+            _git(["fetch", "--depth", "1", "origin", spec.ref or "HEAD"], cwd=work)
+            _git(["checkout", "--force", "--detach", "FETCH_HEAD"], cwd=work)
+        else:
+            work.parent.mkdir(parents=True, exist_ok=True)
+            args = ["clone", "--depth", "1", "--quiet"]
+            if spec.ref:
+                args += ["--branch", spec.ref]
+            _git([*args, spec.git, str(work)])
+        return work, _git(["rev-parse", "HEAD"], cwd=work)
+    except (SourceError, subprocess.TimeoutExpired, OSError) as exc:
+        raise SourceError(f"source {spec.name}: cannot fetch git repository {spec.git}: {exc}") from None
+
+
+def _site_config(root: Path) -> dict:
+    for name in ("_config.yml", "_config.yaml"):
+        cfg = root / name
+        if cfg.is_file():
+            try:
+                data = yaml.safe_load(cfg.read_text(encoding="utf-8", errors="replace"))
+                return data if isinstance(data, dict) else {}
+            except yaml.YAMLError:
+                return {}
+    return {}
+
+
+def read_source(spec: SourceSpec, cache_dir: Path) -> LoadedSource:
+    """Read every selected file of a source. Raises SourceError when the source itself is unusable."""
+    commit = None
+    if spec.git:
+        root, commit = checkout_git(spec, cache_dir)
+    else:
+        root = spec.path
+        if root is None or not root.exists():
+            raise SourceError(f"source {spec.name}: folder or file not found: {root}")
+    if root.is_file():
+        return LoadedSource(spec, [SourceFile(root.name, root.read_bytes())], commit, _site_config(root.parent))
+    config = _site_config(root)
+    exclude = tuple(spec.exclude) + tuple(f"{e.rstrip('/')}/**" if not any(c in e for c in "*?") else e
+                                          for e in config.get("exclude") or [] if isinstance(e, str))
+    files = [SourceFile(rel, (root / rel).read_bytes()) for rel in select_files(root, spec.include, exclude)]
+    return LoadedSource(spec, files, commit, config)

@@ -1,0 +1,54 @@
+"""Typo tolerance: map a question word the handbook never uses to the closest word it does use,
+by cosine similarity of character n-grams (``gatway`` -> ``gateway``)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from indexer.text import STOP_WORDS, stem, words
+
+
+class SpellingCorrector:
+    def __init__(self, min_similarity: float = 0.55, min_length: int = 4):
+        self.min_similarity = min_similarity
+        self.min_length = min_length
+        self.vocabulary: list[str] = []
+        self._known_stems: set[str] = set()
+        self._vectorizer: TfidfVectorizer | None = None
+        self._matrix = None
+
+    def fit(self, texts) -> SpellingCorrector:
+        vocab = sorted({w for t in texts for w in words(t)
+                        if w.isalpha() and len(w) >= self.min_length and w not in STOP_WORDS})
+        self.vocabulary = vocab
+        self._known_stems = {stem(w) for t in texts for w in words(t)}
+        if vocab:
+            self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+            self._matrix = self._vectorizer.fit_transform(vocab).T.tocsr()
+        return self
+
+    def known(self, word: str) -> bool:
+        return stem(word) in self._known_stems
+
+    def correct_word(self, word: str) -> str | None:
+        """Closest vocabulary word for an unknown ``word``, or None."""
+        if self._vectorizer is None or len(word) < self.min_length or not word.isalpha() or self.known(word):
+            return None
+        q = self._vectorizer.transform([word])
+        sims = (q @ self._matrix).toarray().ravel()
+        best = int(np.argmax(sims))
+        return self.vocabulary[best] if sims[best] >= self.min_similarity else None
+
+    def correct(self, text: str) -> tuple[str, dict[str, str]]:
+        """-> (text with corrected words appended, {typo: correction})."""
+        fixes = {}
+        for w in words(text):
+            if w in STOP_WORDS or w in fixes:
+                continue
+            fixed = self.correct_word(w)
+            if fixed:
+                fixes[w] = fixed
+        if not fixes:
+            return text, {}
+        return text + " " + " ".join(fixes.values()), fixes

@@ -1,0 +1,125 @@
+"""Text analysis shared by indexing and querying: tokens, stop words, stems, synonyms.
+
+``analyze(text)`` is the analyzer handed to scikit-learn's vectorizers, so a question and a page
+go through exactly the same steps.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# Words scikit-learn calls stop words that carry meaning in a handbook about publishing data.
+_DOMAIN_WORDS = {
+    "describe", "detail", "name", "system", "find", "first", "last", "empty", "fill", "full", "part",
+    "move", "show", "top", "call", "found", "interest", "bill", "computer", "amount", "back", "front",
+    "bottom", "side", "new", "old", "less", "more", "most", "least", "never", "always", "own",
+}
+# Question filler: "how do I ...", "can you tell me ...".
+_FILLER = {
+    "hi", "hey", "hello", "please", "thanks", "thank", "know", "tell", "want", "need", "like", "just",
+    "way", "ways", "does", "did", "doing", "done", "im", "ive", "id", "youre", "dont", "cant", "wont",
+    "whats", "hows", "wheres", "whos", "let", "lets", "possible", "able", "really", "actually", "anyone",
+    "guys", "team", "question", "questions", "help", "trying", "try", "going", "gonna", "wanna", "ok",
+    "okay", "sure", "thing", "things", "stuff", "good", "best", "exactly", "kind", "sort", "use", "using",
+    "used", "make", "makes", "making", "say", "says", "said", "mean", "means", "look", "looking",
+}
+STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _DOMAIN_WORDS) | _FILLER)
+
+_TOKEN = re.compile(r"[0-9a-z]+(?:[-.'’][0-9a-z]+)*")
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens; a compound (``socrata-py``, ``data.ct.gov``, ``4-67p``) yields itself and
+    its parts."""
+    out = []
+    for tok in _TOKEN.findall(fold(text)):
+        tok = tok.replace("’", "'")
+        if "'" in tok:
+            tok = tok.split("'")[0]
+        parts = re.split(r"[-.]", tok)
+        if len(parts) > 1:
+            out.append(tok)
+        out.extend(p for p in parts if p)
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the non-stop words of ``text``, in order."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+
+
+class Synonyms:
+    """Groups of equivalent phrases. A phrase found in a text adds the group's token ``syn<i>``."""
+
+    def __init__(self, groups: list[list[str]]):
+        self.groups = groups
+        self._phrases: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for gid, group in enumerate(groups):
+            for phrase in group:
+                stems = tuple(stem(w) for w in words(phrase))
+                if stems:
+                    self._phrases.setdefault(stems[0], []).append((stems, gid))
+        for options in self._phrases.values():
+            options.sort(key=lambda o: -len(o[0]))
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Synonyms:
+        """Read a synonyms file: one comma-separated group per line, ``#`` comments."""
+        if path is None or not Path(path).is_file():
+            return cls([])
+        groups = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                group = [p.strip() for p in line.split(",") if p.strip()]
+                if len(group) > 1:
+                    groups.append(group)
+        return cls(groups)
+
+    def tokens(self, stems: list[str]) -> list[str]:
+        """Group tokens for every phrase occurring in a sequence of (all, unfiltered) stems."""
+        found = []
+        for i, s in enumerate(stems):
+            for phrase, gid in self._phrases.get(s, ()):
+                if tuple(stems[i:i + len(phrase)]) == phrase:
+                    found.append(f"syn{gid}")
+                    break
+        return found
+
+
+class Analyzer:
+    """Callable analyzer: text -> stems of content words + their bigrams + synonym group tokens.
+
+    Picklable (it is stored inside the index).
+    """
+
+    def __init__(self, synonyms: Synonyms, bigrams: bool = True):
+        self.synonyms = synonyms
+        self.bigrams = bigrams
+
+    def __call__(self, text: str) -> list[str]:
+        all_stems = [stem(w) for w in words(text)]
+        terms = content_terms(text)
+        out = list(terms)
+        if self.bigrams:
+            out.extend(f"{a} {b}" for a, b in zip(terms, terms[1:]))
+        out.extend(self.synonyms.tokens(all_stems))
+        return out

@@ -1,0 +1,44 @@
+"""Shared fixtures. ``shared_dir`` points at ../shared: skipped when absent, a failure under CI=true."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("HANDBOOK_SHARED", REPO.parent / "shared"))
+SITE = "https://ctopendata.github.io/open-data-handbook"
+
+
+def require_shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent (tests that read ../shared need it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " and CI=true")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def handbook_index(tmp_path_factory):
+    """Index of the eval knowledge base: the 2025-07 handbook + the seed FAQ."""
+    from indexer.build import build
+
+    handbook = require_shared("handbook", "2025-07")
+    faq = REPO / "knowledge" / "faq.md"
+    tmp = tmp_path_factory.mktemp("kb")
+    sources = tmp / "sources.toml"
+    sources.write_text(
+        f'[[source]]\nname = "handbook"\npath = "{handbook}"\nsite = "{SITE}"\n\n'
+        f'[[source]]\nname = "faq"\npath = "{faq}"\nsite = "{SITE}"\n', encoding="utf-8")
+    result = build(sources, tmp / "index", tmp / "cache", synonyms_file=REPO / "knowledge" / "synonyms.txt")
+    assert result.ok, result.problems
+    return result.index
