@@ -1,0 +1,55 @@
+"""Feedback and question log: the storage interface and its SQLite implementation.
+
+Stored per turn: the question, the decision, the top section URL, a timestamp and at most a salted
+hash of the user id (no names, no emails). Votes reference a turn. ``report()`` lists the questions
+that were escalated or voted down, most frequent first, for the handbook team to close gaps.
+
+The interface is synchronous and small; the bot calls it through ``asyncio.to_thread``. A server
+database implements the same ``FeedbackStore`` protocol (see ``bot/feedback_postgres.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    question: str
+    decision: str              # "answer" | "answer_with_alternatives" | "escalate" | "handoff"
+    top_url: str | None
+    user_hash: str | None      # salted hash, never the raw id
+    conversation_type: str     # "channel" | "groupChat" | "personal" | "cli" ...
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    question: str              # normalised question text (case/space folded)
+    count: int                 # times asked and escalated or voted down
+    escalated: int
+    down_votes: int
+    last_seen: str             # ISO 8601 UTC
+    top_url: str | None
+
+
+class FeedbackStore(Protocol):
+    def record_turn(self, record: TurnRecord) -> str:
+        """Store a turn; return its id (used by vote buttons)."""
+
+    def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+        """Store "up" or "down" for a turn; False when the turn id is unknown. A user's later vote on the
+        same turn replaces the earlier one."""
+
+    def report(self, limit: int = 50) -> list[ReportRow]:
+        """Escalated or down-voted questions, most frequent first."""
+
+    def close(self) -> None: ...
+
+
+def hash_user(user_id: str | None, salt: str) -> str | None:
+    """Salted SHA-256 of a channel user id, or None; the raw id is never stored."""
+    if not user_id:
+        return None
+    return hashlib.sha256(f"{salt}\n{user_id}".encode()).hexdigest()[:32]
