@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.changes import ChangeReport, compare
-from indexer.errors import IndexerError, IndexLoadError, SourceError
-from indexer.index import Index
+from indexer.errors import IndexerError, SourceError
+from indexer.index import Index, load_sections
 from indexer.model import Section
 from indexer.ranker import RankerParams
 from indexer.sections import source_sections
@@ -72,11 +72,7 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
         return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start)
     synonyms = Synonyms.load(synonyms_file or sources_file.parent / SYNONYMS_NAME)
     index = Index.fit(sections, synonyms, params, meta={"sources": described})
-    try:
-        previous = Index.load(out_dir).sections
-    except IndexLoadError:
-        previous = None
-    changes = compare(previous, sections)
+    changes = compare(load_sections(out_dir), sections)
     try:
         index.save(out_dir)
     except OSError as exc:

@@ -56,8 +56,8 @@ class Index:
     # -------------------------------------------------------------------------------- search
     def _idf(self) -> dict[str, float]:
         if not hasattr(self, "_idf_cache"):
-            vec = self.ranker.body_vec
-            self._idf_cache = dict(zip(vec.get_feature_names_out(), vec.idf_))
+            body = self.ranker.body
+            self._idf_cache = dict(zip(body.vectorizer.get_feature_names_out(), body.idf))
         return self._idf_cache
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
@@ -83,8 +83,8 @@ class Index:
         """-> (content terms of the question, those the indexed text contains) after typo fixes."""
         corrected, fixes = self.ranker.prepare(question)
         terms = [t for t in content_terms(question)]
-        vocab = self.ranker.body_vec.vocabulary_
-        title_vocab = self.ranker.title_vec.vocabulary_
+        vocab = self.ranker.vocabulary
+        title_vocab = self.ranker.title.vectorizer.vocabulary_
         fixed_stems = {t for w in fixes.values() for t in content_terms(w)}
         known = [t for t in terms if t in vocab or t in title_vocab]
         known += [t for t in fixed_stems if t not in known and t in vocab]
@@ -143,9 +143,18 @@ class Index:
                 ranker = pickle.load(f)
         except Exception as exc:
             raise IndexLoadError(f"corrupt index at {index_dir}: {type(exc).__name__}: {exc}") from None
-        if not isinstance(ranker, Ranker) or ranker.body_matrix is None or ranker.body_matrix.shape[0] != len(sections):
+        if not isinstance(ranker, Ranker) or getattr(ranker, "n_sections", None) != len(sections):
             raise IndexLoadError(f"corrupt index at {index_dir}: model and sections disagree")
         return cls(sections, ranker, meta)
+
+
+def load_sections(index_dir: str | Path) -> list[Section] | None:
+    """Only the sections of an existing index (for change reports); None when unreadable."""
+    try:
+        data = json.loads((Path(index_dir) / "sections.json").read_text("utf-8"))
+        return [Section.from_json(d) for d in data]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _sha256(path: Path) -> str:

@@ -3,13 +3,10 @@ sentences) that match the question's terms best, extended to a few hundred chara
 
 from __future__ import annotations
 
-import re
-
 from indexer.model import Section
-from indexer.text import content_terms
+from indexer.text import content_terms, sentences
 
 MAX_CHARS = 420
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*_]?[A-Z0-9])")
 
 
 def _units(section: Section) -> list[tuple[str, str, bool]]:
@@ -17,7 +14,7 @@ def _units(section: Section) -> list[tuple[str, str, bool]]:
     units = []
     for text, md in zip(section.lines, section.display):
         if len(text) > MAX_CHARS // 2:
-            ts, ms = _SENTENCE_END.split(text), _SENTENCE_END.split(md)
+            ts, ms = sentences(text), sentences(md)
             if len(ts) == len(ms) and len(ts) > 1:
                 units.extend((t, m, False) for t, m in zip(ts, ms))
                 continue

@@ -1,7 +1,9 @@
-"""The retrieval model: field-weighted TF-IDF (scikit-learn) with synonyms, stems, bigrams,
-typo correction and an LSA component for paraphrase.
+"""The retrieval model: two-field (title, body) BM25-weighted TF-IDF over stems, bigrams and
+synonym groups, built on scikit-learn's vectorizers, plus an LSA (TruncatedSVD) component for
+paraphrase and typo correction against the indexed vocabulary.
 
-Shapes: ``n`` sections; ``scores(question)`` -> float array of shape (n,), in [0, 1].
+Shapes: ``n`` sections, ``V`` terms. ``scores(question)`` -> float array of shape (n,), each in
+[0, 1]: the share of the question's weighted terms a section matches, field-weighted.
 """
 
 from __future__ import annotations
@@ -9,21 +11,27 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
 from indexer.model import Section
 from indexer.spelling import SpellingCorrector
-from indexer.text import Analyzer, Synonyms
+from indexer.text import Analyzer, Synonyms, sentences
 
 
 @dataclass
 class RankerParams:
-    title_weight: float = 0.35
-    body_weight: float = 0.45
-    lsa_weight: float = 0.20
+    title_weight: float = 0.25
+    body_weight: float = 0.4
+    passage_weight: float = 0.35
+    passage_lines: int = 2
+    lsa_weight: float = 0.0
     lsa_components: int = 150
+    k1: float = 1.2
+    b_title: float = 0.3
+    b_body: float = 0.5
     bigrams: bool = True
     typo_similarity: float = 0.55
 
@@ -36,28 +44,90 @@ def body_field(section: Section) -> str:
     return section.heading + "\n" + section.text
 
 
+def passage_windows(sections: list[Section], size: int) -> tuple[list[str], np.ndarray]:
+    """Windows of ``size`` consecutive sentences (list items and table rows count as sentences) of
+    each section -> (texts, owner section of each); owners is non-decreasing, shape (p,)."""
+    texts, owners = [], []
+    for i, s in enumerate(sections):
+        units = [u for line in s.lines for u in sentences(line)] or [s.heading]
+        for start in range(max(1, len(units) - size + 1)):
+            texts.append(" ".join(units[start:start + size]))
+            owners.append(i)
+    return texts, np.asarray(owners, dtype=np.int64)
+
+
+class FieldIndex:
+    """BM25 term weights of one field: a CSC matrix (n x V) of saturated, length-normalised tf x idf."""
+
+    def __init__(self, analyzer: Analyzer, k1: float, b: float):
+        self.vectorizer = CountVectorizer(analyzer=analyzer)
+        self.k1, self.b = k1, b
+        self.idf: np.ndarray | None = None
+        self.matrix = None
+
+    def fit_transform_counts(self, texts: list[str]) -> sp.csr_matrix:
+        counts = self.vectorizer.fit_transform(texts).tocsr().astype(np.float64)
+        n = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        avg = lengths.mean() if n else 1.0
+        norm = self.k1 * (1 - self.b + self.b * lengths / max(avg, 1e-9))
+        weighted = counts.copy()
+        row_norm = np.repeat(norm, np.diff(counts.indptr))
+        weighted.data = counts.data * (self.k1 + 1) / (counts.data + row_norm)
+        weighted = weighted @ sp.diags(self.idf)
+        self.matrix = weighted.tocsc()
+        return counts
+
+    def query(self, text: str) -> sp.csr_matrix:
+        q = self.vectorizer.transform([text])
+        q.data[:] = 1.0
+        return q
+
+    def scores(self, q: sp.csr_matrix) -> np.ndarray:
+        """Matched weight / the best possible for this query -> (n,) in [0, 1]."""
+        if q.nnz == 0:
+            return np.zeros(self.matrix.shape[0])
+        best = (self.k1 + 1) * self.idf[q.indices].sum()
+        return np.asarray((self.matrix @ q.T).todense()).ravel() / best
+
+
 class Ranker:
     def __init__(self, synonyms: Synonyms, params: RankerParams | None = None):
         self.params = params or RankerParams()
-        self.synonyms = synonyms
-        analyzer = Analyzer(synonyms, bigrams=self.params.bigrams)
-        self.title_vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
-        self.body_vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
-        self.spelling = SpellingCorrector(min_similarity=self.params.typo_similarity)
+        p = self.params
+        analyzer = Analyzer(synonyms, bigrams=p.bigrams)
+        self.title = FieldIndex(analyzer, p.k1, p.b_title)
+        self.body = FieldIndex(analyzer, p.k1, p.b_body)
+        self.passages = FieldIndex(analyzer, p.k1, p.b_body)
+        self.passage_starts: np.ndarray | None = None
+        self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
         self.svd: TruncatedSVD | None = None
-        self.title_matrix = self.body_matrix = self.lsa_matrix = None
+        self.lsa_matrix = None
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return self.body.vectorizer.vocabulary_
+
+    @property
+    def n_sections(self) -> int:
+        return self.body.matrix.shape[0] if self.body.matrix is not None else 0
 
     def fit(self, sections: list[Section]) -> Ranker:
         titles = [title_field(s) for s in sections]
         bodies = [body_field(s) for s in sections]
-        self.title_matrix = self.title_vec.fit_transform(titles).tocsc()
-        body = self.body_vec.fit_transform(bodies)
-        self.body_matrix = body.tocsc()
+        self.title.fit_transform_counts(titles)
+        self.body.fit_transform_counts(bodies)
+        if self.params.passage_weight > 0:
+            texts, owners = passage_windows(sections, self.params.passage_lines)
+            self.passages.fit_transform_counts(texts)
+            self.passage_starts = np.searchsorted(owners, np.arange(len(sections)))
         self.spelling.fit(titles + bodies)
-        k = min(self.params.lsa_components, body.shape[0] - 1, body.shape[1] - 1)
+        k = min(self.params.lsa_components, len(sections) - 1, self.body.matrix.shape[1] - 1)
         if self.params.lsa_weight > 0 and k >= 2:
             self.svd = TruncatedSVD(n_components=k, random_state=0)
-            self.lsa_matrix = normalize(self.svd.fit_transform(body)).astype(np.float32)
+            self.lsa_matrix = normalize(self.svd.fit_transform(self.body.matrix.tocsr())).astype(np.float32)
         return self
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
@@ -66,20 +136,16 @@ class Ranker:
     def scores(self, question: str) -> np.ndarray:
         text, _ = self.prepare(question)
         p = self.params
-        qt = self.title_vec.transform([text])
-        qb = self.body_vec.transform([text])
-        total = p.title_weight * _cosine(self.title_matrix, qt) + p.body_weight * _cosine(self.body_matrix, qb)
-        if self.svd is not None and p.lsa_weight > 0 and qb.nnz:
-            ql = normalize(self.svd.transform(qb)).astype(np.float32).ravel()
+        qb = self.body.query(text)
+        total = p.title_weight * self.title.scores(self.title.query(text)) + p.body_weight * self.body.scores(qb)
+        if self.passage_starts is not None:
+            per_passage = self.passages.scores(self.passages.query(text))
+            total += p.passage_weight * np.maximum.reduceat(per_passage, self.passage_starts)
+        if self.svd is not None and qb.nnz:
+            qv = qb @ sp.diags(self.body.idf)
+            ql = normalize(self.svd.transform(qv)).astype(np.float32).ravel()
             total += p.lsa_weight * np.clip(self.lsa_matrix @ ql, 0.0, None)
         return total
 
     def describe(self) -> dict:
         return asdict(self.params)
-
-
-def _cosine(matrix, query) -> np.ndarray:
-    """Rows of ``matrix`` (n x V, L2-normalised, CSC) dot a 1 x V query -> dense (n,)."""
-    if query.nnz == 0:
-        return np.zeros(matrix.shape[0], dtype=np.float64)
-    return np.asarray((matrix @ query.T).todense()).ravel()

@@ -31,6 +31,7 @@ _FILLER = {
 }
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _DOMAIN_WORDS) | _FILLER)
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*_]?[A-Z0-9])")
 _TOKEN = re.compile(r"[0-9a-z]+(?:[-.'’][0-9a-z]+)*")
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -41,14 +42,19 @@ def fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
+def sentences(text: str) -> list[str]:
+    """Split a paragraph at sentence ends (a ``.!?`` followed by space and a capital or digit)."""
+    return _SENTENCE_END.split(text)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
 def words(text: str) -> list[str]:
-    """Folded word tokens; a compound (``socrata-py``, ``data.ct.gov``, ``4-67p``) yields itself and
-    its parts."""
+    """Folded word tokens; a compound (``plug-ins``, ``data.ct.gov``, ``4-67p``) yields its parts and
+    their concatenation (``plugins``), so either spelling matches."""
     out = []
     for tok in _TOKEN.findall(fold(text)):
         tok = tok.replace("’", "'")
@@ -56,7 +62,7 @@ def words(text: str) -> list[str]:
             tok = tok.split("'")[0]
         parts = re.split(r"[-.]", tok)
         if len(parts) > 1:
-            out.append(tok)
+            out.append("".join(parts))
         out.extend(p for p in parts if p)
     return out
 
