@@ -1,0 +1,139 @@
+"""Command line (a stable contract other tools depend on)::
+
+    python -m bot                                   # = serve
+    python -m bot serve [--index DIR] [--port N]
+    python -m bot ask [--index DIR] [--json] "question"
+    python -m bot ask [--index DIR] --batch FILE.jsonl
+        {"id","q"} lines in; one JSON line out each: {"id","escalate","answers":[{"url","title","score","passage"}]}
+    python -m bot report [--limit N] [--json]
+
+``ask`` takes exactly the decision path of the Teams reply (``bot.answer.decide``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.answer import Decision, decide
+from bot.settings import Settings
+
+
+def decision_record(decision: Decision, qid=None) -> dict:
+    """The ``ask --json`` / ``--batch`` output line for one decision."""
+    record = {"escalate": decision.escalates, "answers": [h.to_json() for h in decision.answers]}
+    return {"id": qid, **record} if qid is not None else {"q": decision.question, "kind": decision.kind, **record}
+
+
+def _load_index(index_dir: Path):
+    from bot.index_holder import load_or_build
+
+    return load_or_build(index_dir)
+
+
+def _print_decision(decision: Decision) -> None:
+    print(f"Q: {decision.question}\n-> {decision.kind} ({decision.reason})")
+    for rank, h in enumerate(decision.answers, 1):
+        print(f"  {rank}. [{h.score:.3f}] {' › '.join(h.section.breadcrumb)}\n     {h.section.url}")
+        for line in h.passage_text.splitlines()[:6]:
+            print(f"     | {line}")
+    if decision.escalates:
+        print("  The handbook does not cover this: email dapa@ct.gov")
+
+
+def _cmd_ask(args, settings: Settings) -> int:
+    index = _load_index(Path(args.index or settings.index_dir))
+    if args.batch:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        with source:
+            for n, line in enumerate(source, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    qid, question = item["id"], str(item["q"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    print(f"error: {args.batch}:{n}: expected a JSON object with \"id\" and \"q\" ({exc})",
+                          file=sys.stderr)
+                    return 2
+                print(json.dumps(decision_record(decide(question, index), qid), ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        print("error: give a question, or --batch FILE.jsonl", file=sys.stderr)
+        return 2
+    decision = decide(" ".join(args.question), index)
+    if args.json:
+        print(json.dumps(decision_record(decision), ensure_ascii=False))
+    else:
+        _print_decision(decision)
+    return 0
+
+
+def _cmd_report(args, settings: Settings) -> int:
+    from bot.feedback import open_store
+
+    store = open_store(settings)
+    try:
+        rows = store.report(args.limit)
+    finally:
+        store.close()
+    if args.json:
+        for r in rows:
+            print(json.dumps(r.__dict__, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No escalated or down-voted questions yet.")
+        return 0
+    print(f"{'count':>5} {'esc':>4} {'down':>4}  {'last seen':20}  question  [top section]")
+    for r in rows:
+        print(f"{r.count:>5} {r.escalated:>4} {r.down_votes:>4}  {r.last_seen[:19]:20}  {r.question}"
+              + (f"  [{r.top_url}]" if r.top_url else ""))
+    return 0
+
+
+def _cmd_serve(args, settings: Settings) -> int:
+    from bot.app import run
+
+    changes = {}
+    if args.index:
+        changes["index_dir"] = Path(args.index)
+    if args.port:
+        changes["port"] = args.port
+    run(settings.with_(**changes))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot",
+                                description="handbook-bot: Teams bot for the CT Open Data Handbook")
+    sub = p.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the bot's web server (default)")
+    serve.add_argument("--index", help="index folder (default: INDEX_DIR or var/index)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 3978)")
+    ask = sub.add_parser("ask", help="answer a question the way the bot would")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--index", help="index folder (default: INDEX_DIR or var/index)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--batch", metavar="FILE.jsonl", help='{"id","q"} lines in ("-" = stdin); JSON lines out')
+    report = sub.add_parser("report", help="escalated or down-voted questions, most frequent first")
+    report.add_argument("--limit", type=int, default=50)
+    report.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    settings = Settings.from_env()
+    if args.command in (None, "serve"):
+        if args.command is None:
+            args.index = args.port = None
+        return _cmd_serve(args, settings)
+    if args.command == "ask":
+        logging.getLogger().setLevel(logging.WARNING)
+        return _cmd_ask(args, settings)
+    return _cmd_report(args, settings)

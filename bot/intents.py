@@ -1,0 +1,53 @@
+"""Messages that are not handbook questions: greetings, thanks, help, asking for a person, and
+requests for the bot to *do* something (grant access, reset a password) that only a person can.
+
+``detect_intent(text) -> str | None``: "greeting" | "thanks" | "help" | "handoff" | "action" | None.
+Small talk is recognised only when the whole message is small talk, so "hi, how do I retire a dataset"
+is still a question. Pure functions, no framework.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORDS = re.compile(r"[a-z']+")
+
+_GREETINGS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "morning", "afternoon", "evening",
+              "good", "there", "bot", "all", "everyone", "team", "folks"}
+_GREETING_HEADS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "morning", "afternoon", "evening"}
+_THANKS = {"thanks", "thank", "you", "thx", "ty", "cheers", "much", "so", "very", "great", "awesome",
+           "perfect", "ok", "okay", "got", "it", "that", "helps", "helped", "cool", "nice", "appreciate", "a",
+           "lot", "bot", "again", "many", "kudos", "that's", "was", "helpful"}
+_THANKS_HEADS = {"thanks", "thank", "thx", "ty", "cheers", "appreciate", "kudos", "helpful", "helped", "helps"}
+_HELP = re.compile(
+    r"^\s*(help|\?+|/help|menu|commands|usage|what can (you|u) do|what do (you|u) (know|do)"
+    r"|how do (i|you) use (you|this|this bot)|who are (you|u)|what are (you|u))\s*[?.!]*\s*$")
+_HANDOFF = re.compile(
+    r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|somebody|the\s+)?(real\s+)?(person|human|people|someone|"
+    r"somebody|agent|dapa|team|staff)\b|\b(real|actual)\s+(person|human)\b|\bhuman\s+(agent|being|please)\b"
+    r"|\b(contact|email|reach|ask)\s+(dapa|the\s+dapa\s+team|the\s+data\s+and\s+policy\s+analytics)\b"
+    r"|\bescalate\b|^\s*(agent|human|operator|person)\s*[.!?]*\s*$")
+_ACTION = re.compile(
+    r"\b(give|grant|get|add|assign)\s+(me|us|my\s+\w+|our\s+\w+)\s+(\w+\s+){0,2}(access|permissions?|rights|role|"
+    r"privileges?)\b|\b(can|could|would|will)\s+(you|u)\s+(please\s+)?(grant|add|remove|reset|unlock|approve|"
+    r"give\s+(me|us))\b|\breset\s+my\s+password\b|\bunlock\s+my\s+account\b")
+
+
+def detect_intent(text: str) -> str | None:
+    """Classify a message that needs no handbook search; None means "search the handbook"."""
+    folded = text.lower().replace("’", "'").strip()
+    if not folded:
+        return "help"
+    if _HELP.match(folded):
+        return "help"
+    if _HANDOFF.search(folded):
+        return "handoff"
+    if _ACTION.search(folded):
+        return "action"
+    words = _WORDS.findall(folded)
+    if words and len(words) <= 6:
+        if words[0] in _GREETING_HEADS and all(w in _GREETINGS for w in words):
+            return "greeting"
+        if any(w in _THANKS_HEADS for w in words) and all(w in _THANKS for w in words):
+            return "thanks"
+    return None
