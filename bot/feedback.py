@@ -53,3 +53,18 @@ def hash_user(user_id: str | None, salt: str) -> str | None:
     if not user_id:
         return None
     return hashlib.sha256(f"{salt}\n{user_id}".encode()).hexdigest()[:32]
+
+
+def open_store(settings) -> FeedbackStore:
+    """The store ``settings`` ask for: PostgreSQL when ``database_url`` (DATABASE_URL) is set, else SQLite
+    at ``feedback_db`` (FEEDBACK_DB)."""
+    if getattr(settings, "database_url", ""):
+        try:
+            from bot import feedback_postgres
+        except ImportError as exc:
+            raise RuntimeError(f"DATABASE_URL is set but the PostgreSQL store is unavailable ({exc}); "
+                               "unset DATABASE_URL to use SQLite (FEEDBACK_DB)") from exc
+        return feedback_postgres.PostgresFeedbackStore(settings.database_url)
+    from bot.feedback_sqlite import SQLiteFeedbackStore
+
+    return SQLiteFeedbackStore(settings.feedback_db)
