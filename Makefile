@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint index ask eval bench-index clean
+.PHONY: run test lint index ask eval bench-index clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,20 @@ bench-index: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# --- deploy/ (see deploy/README.md) ---
+TEAMS := deploy/teams
+
+teams-schema: $(TEAMS)/node_modules/.package-lock.json
+
+$(TEAMS)/node_modules/.package-lock.json: $(TEAMS)/package.json $(TEAMS)/package-lock.json
+	cd $(TEAMS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+icons: $(STAMP)
+	$(PY) $(TEAMS)/icons.py $(TEAMS)/build
+
+teams-package: $(STAMP)
+	$(PY) $(TEAMS)/package.py --out $(TEAMS)/build/handbook-bot.zip
+
+reindex: $(STAMP)
+	$(PY) -m deploy.reindex $(REINDEX_ARGS)

@@ -1,0 +1,146 @@
+"""The feedback store on PostgreSQL, for several bot instances or workers sharing one database.
+
+Selected when ``DATABASE_URL`` is set (``postgresql://user:password@host:5432/db?sslmode=require``).
+Same contract as the SQLite store (``bot/feedback.py``): questions, decisions, top section, votes,
+timestamps and a salted user hash; ``report()`` lists escalated or down-voted questions, most
+frequent first. Tables are created on first use (under an advisory lock, so workers starting
+together do not race). One connection per store, in autocommit; calls from several threads are
+serialised by a lock; a dropped connection is reopened once and the call retried.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timezone
+
+import psycopg
+
+from bot.feedback import ReportRow, TurnRecord
+
+SCHEMA_LOCK_KEY = 0x68616E64  # pg_advisory_xact_lock key: "hand"
+ESCALATED = ("escalate", "handoff")   # as the SQLite store: both reach DAPA
+VOTES = ("up", "down")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS handbook_turns (
+    id                text PRIMARY KEY,
+    question          text NOT NULL,
+    question_norm     text NOT NULL,
+    decision          text NOT NULL,
+    top_url           text,
+    user_hash         text,
+    conversation_type text NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS handbook_turns_norm ON handbook_turns (question_norm);
+CREATE TABLE IF NOT EXISTS handbook_votes (
+    turn_id    text NOT NULL REFERENCES handbook_turns (id) ON DELETE CASCADE,
+    voter      text NOT NULL,
+    vote       text NOT NULL CHECK (vote IN ('up', 'down')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (turn_id, voter)
+);
+"""
+
+REPORT = """
+WITH flagged AS (
+    SELECT t.question_norm, t.top_url, t.created_at,
+           (t.decision = ANY(%(escalated)s)) AS escalated,
+           (SELECT count(*) FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'down') AS downs
+    FROM handbook_turns t
+)
+SELECT question_norm, count(*), sum(escalated::int), sum(downs), max(created_at),
+       (array_agg(top_url ORDER BY created_at DESC))[1]
+FROM flagged
+WHERE escalated OR downs > 0
+GROUP BY question_norm
+ORDER BY count(*) DESC, max(created_at) DESC, question_norm
+LIMIT %(limit)s
+"""
+
+
+def normalise_question(text: str) -> str:
+    """Case- and space-folded question text: the key the report groups by."""
+    return " ".join(text.lower().split())
+
+
+class PostgresFeedbackStore:
+    """``FeedbackStore`` on PostgreSQL (psycopg 3)."""
+
+    def __init__(self, url: str, connect_timeout: int = 10):
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection | None = None
+        with self._lock:
+            self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout,
+                               application_name="handbook-bot")
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            conn.execute(SCHEMA)
+        self._conn = conn
+        return conn
+
+    def _run(self, fn):
+        """Call fn(connection) under the lock; reconnect once if the connection was lost."""
+        with self._lock:
+            if self._conn is None:
+                raise RuntimeError("feedback store is closed")
+            try:
+                return fn(self._conn)
+            except psycopg.OperationalError:
+                if not self._conn.closed:
+                    raise
+                return fn(self._connect())
+
+    def record_turn(self, record: TurnRecord) -> str:
+        turn_id = uuid.uuid4().hex
+        self._run(lambda c: c.execute(
+            "INSERT INTO handbook_turns (id, question, question_norm, decision, top_url, user_hash,"
+            " conversation_type) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (turn_id, record.question, normalise_question(record.question), record.decision,
+             record.top_url, record.user_hash, record.conversation_type)))
+        return turn_id
+
+    def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
+        cur = self._run(lambda c: c.execute(
+            "INSERT INTO handbook_votes (turn_id, voter, vote)"
+            " SELECT id, %s, %s FROM handbook_turns WHERE id = %s"
+            " ON CONFLICT (turn_id, voter) DO UPDATE SET vote = EXCLUDED.vote, created_at = now()",
+            (user_hash or "", vote, turn_id)))
+        return cur.rowcount == 1
+
+    def report(self, limit: int = 50) -> list[ReportRow]:
+        rows = self._run(lambda c: c.execute(
+            REPORT, {"escalated": list(ESCALATED), "limit": limit}).fetchall())
+        return [ReportRow(question=q, count=int(n), escalated=int(esc), down_votes=int(down),
+                          last_seen=last.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                          top_url=url)
+                for q, n, esc, down, last, url in rows]
+
+    def turn(self, turn_id: str) -> dict | None:
+        """One stored turn with its votes (for tests and support), or None."""
+        def fetch(c):
+            row = c.execute("SELECT id, created_at, question, question_norm, decision, top_url, user_hash,"
+                            " conversation_type FROM handbook_turns WHERE id = %s", (turn_id,)).fetchone()
+            votes = c.execute("SELECT voter, vote FROM handbook_votes WHERE turn_id = %s", (turn_id,)).fetchall()
+            return row, votes
+        row, votes = self._run(fetch)
+        if row is None:
+            return None
+        keys = ("id", "asked_at", "question", "norm_question", "decision", "top_url", "user_hash", "conversation_type")
+        out = dict(zip(keys, row))
+        out["asked_at"] = out["asked_at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return {**out, "votes": dict(votes)}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
