@@ -1,6 +1,9 @@
-"""The retrieval model: two-field (title, body) BM25-weighted TF-IDF over stems, bigrams and
-synonym groups, built on scikit-learn's vectorizers, plus an LSA (TruncatedSVD) component for
-paraphrase and typo correction against the indexed vocabulary.
+"""The retrieval model: BM25-weighted TF-IDF over stems and synonym groups (scikit-learn
+vectorizers) in three fields — title (breadcrumb), body, and the best window of two sentences —
+with typo correction against the indexed vocabulary.
+
+Measured on the dev questions (see README): sentence windows, field weights and dropping bigrams
+each helped; an LSA (TruncatedSVD) component and word bigrams lowered top-1, so neither is used.
 
 Shapes: ``n`` sections, ``V`` terms. ``scores(question)`` -> float array of shape (n,), each in
 [0, 1]: the share of the question's weighted terms a section matches, field-weighted.
@@ -12,9 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 from indexer.model import Section
 from indexer.spelling import SpellingCorrector
@@ -23,16 +24,14 @@ from indexer.text import Analyzer, Synonyms, sentences
 
 @dataclass
 class RankerParams:
-    title_weight: float = 0.25
+    title_weight: float = 0.15
     body_weight: float = 0.4
-    passage_weight: float = 0.35
+    passage_weight: float = 0.25
     passage_lines: int = 2
-    lsa_weight: float = 0.0
-    lsa_components: int = 150
-    k1: float = 1.2
+    k1: float = 1.0
     b_title: float = 0.3
     b_body: float = 0.5
-    bigrams: bool = True
+    bigrams: bool = False
     typo_similarity: float = 0.55
 
 
@@ -41,7 +40,7 @@ def title_field(section: Section) -> str:
 
 
 def body_field(section: Section) -> str:
-    return section.heading + "\n" + section.text
+    return " ".join(section.breadcrumb[-2:]) + "\n" + section.text
 
 
 def passage_windows(sections: list[Section], size: int) -> tuple[list[str], np.ndarray]:
@@ -50,8 +49,9 @@ def passage_windows(sections: list[Section], size: int) -> tuple[list[str], np.n
     texts, owners = [], []
     for i, s in enumerate(sections):
         units = [u for line in s.lines for u in sentences(line)] or [s.heading]
+        context = " ".join(s.breadcrumb[-2:])
         for start in range(max(1, len(units) - size + 1)):
-            texts.append(" ".join(units[start:start + size]))
+            texts.append(context + "\n" + " ".join(units[start:start + size]))
             owners.append(i)
     return texts, np.asarray(owners, dtype=np.int64)
 
@@ -103,8 +103,6 @@ class Ranker:
         self.passages = FieldIndex(analyzer, p.k1, p.b_body)
         self.passage_starts: np.ndarray | None = None
         self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
-        self.svd: TruncatedSVD | None = None
-        self.lsa_matrix = None
 
     @property
     def vocabulary(self) -> dict[str, int]:
@@ -124,10 +122,6 @@ class Ranker:
             self.passages.fit_transform_counts(texts)
             self.passage_starts = np.searchsorted(owners, np.arange(len(sections)))
         self.spelling.fit(titles + bodies)
-        k = min(self.params.lsa_components, len(sections) - 1, self.body.matrix.shape[1] - 1)
-        if self.params.lsa_weight > 0 and k >= 2:
-            self.svd = TruncatedSVD(n_components=k, random_state=0)
-            self.lsa_matrix = normalize(self.svd.fit_transform(self.body.matrix.tocsr())).astype(np.float32)
         return self
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
@@ -141,10 +135,6 @@ class Ranker:
         if self.passage_starts is not None:
             per_passage = self.passages.scores(self.passages.query(text))
             total += p.passage_weight * np.maximum.reduceat(per_passage, self.passage_starts)
-        if self.svd is not None and qb.nnz:
-            qv = qb @ sp.diags(self.body.idf)
-            ql = normalize(self.svd.transform(qv)).astype(np.float32).ravel()
-            total += p.lsa_weight * np.clip(self.lsa_matrix @ ql, 0.0, None)
         return total
 
     def describe(self) -> dict:

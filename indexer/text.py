@@ -26,8 +26,8 @@ _FILLER = {
     "way", "ways", "does", "did", "doing", "done", "im", "ive", "id", "youre", "dont", "cant", "wont",
     "whats", "hows", "wheres", "whos", "let", "lets", "possible", "able", "really", "actually", "anyone",
     "guys", "team", "question", "questions", "help", "trying", "try", "going", "gonna", "wanna", "ok",
-    "okay", "sure", "thing", "things", "stuff", "good", "best", "exactly", "kind", "sort", "use", "using",
-    "used", "make", "makes", "making", "say", "says", "said", "mean", "means", "look", "looking",
+    "okay", "sure", "thing", "things", "stuff", "exactly", "kind", "sort", "say", "says", "said", "mean",
+    "means", "look", "looking",
 }
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _DOMAIN_WORDS) | _FILLER)
 
@@ -69,7 +69,7 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """Stems of the non-stop words of ``text``, in order."""
-    return [stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in words(text) if w not in STOP_WORDS]
 
 
 class Synonyms:
