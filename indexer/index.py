@@ -27,11 +27,12 @@ import numpy as np
 
 from indexer.errors import IndexLoadError
 from indexer.model import Hit, Section
-from indexer.passages import best_passage
+from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
 from indexer.text import Synonyms, content_terms
 
 FORMAT_VERSION = 1
+WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "model.pkl")
 
 
@@ -64,20 +65,25 @@ class Index:
         """Top ``k`` sections for ``question``, best first, each with its best passage."""
         if not self.sections or not question.strip():
             return []
-        scores = self.ranker.scores(question)
+        corrected, _ = self.ranker.prepare(question)
+        scores = self.ranker.scores(question, corrected)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        corrected, _ = self.ranker.prepare(question)
         terms = set(content_terms(corrected))
         hits = []
         for i in top:
             if scores[i] <= 0:
                 break
-            section = self.sections[int(i)]
-            md, plain = best_passage(section, terms, self._idf())
-            hits.append(Hit(section, float(scores[i]), md, plain))
+            md, plain = best_passage(self._units(int(i)), terms, self._idf())
+            hits.append(Hit(self.sections[int(i)], float(scores[i]), md, plain))
         return hits
+
+    def _units(self, i: int) -> list[Unit]:
+        cache = self.__dict__.setdefault("_units_cache", {})
+        if i not in cache:
+            cache[i] = section_units(self.sections[i])
+        return cache[i]
 
     def query_coverage(self, question: str) -> tuple[list[str], list[str]]:
         """-> (content terms of the question, those the indexed text contains) after typo fixes."""
@@ -145,7 +151,11 @@ class Index:
             raise IndexLoadError(f"corrupt index at {index_dir}: {type(exc).__name__}: {exc}") from None
         if not isinstance(ranker, Ranker) or getattr(ranker, "n_sections", None) != len(sections):
             raise IndexLoadError(f"corrupt index at {index_dir}: model and sections disagree")
-        return cls(sections, ranker, meta)
+        index = cls(sections, ranker, meta)
+        if len(sections) <= WARM_LIMIT:
+            for i in range(len(sections)):
+                index._units(i)
+        return index
 
 
 def load_sections(index_dir: str | Path) -> list[Section] | None:

@@ -80,17 +80,21 @@ class FieldIndex:
         self.matrix = weighted.tocsc()
         return counts
 
-    def query(self, text: str) -> sp.csr_matrix:
-        q = self.vectorizer.transform([text])
-        q.data[:] = 1.0
-        return q
+    def columns(self, terms: set[str]) -> np.ndarray:
+        vocab = self.vectorizer.vocabulary_
+        return np.fromiter((vocab[t] for t in terms if t in vocab), dtype=np.int64)
 
-    def scores(self, q: sp.csr_matrix) -> np.ndarray:
-        """Matched weight / the best possible for this query -> (n,) in [0, 1]."""
-        if q.nnz == 0:
-            return np.zeros(self.matrix.shape[0])
-        best = (self.k1 + 1) * self.idf[q.indices].sum()
-        return np.asarray((self.matrix @ q.T).todense()).ravel() / best
+    def scores(self, terms: set[str]) -> np.ndarray:
+        """Matched weight / the best possible for these query terms -> (n,) in [0, 1]."""
+        out = np.zeros(self.matrix.shape[0])
+        cols = self.columns(terms)
+        if not len(cols):
+            return out
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        for c in cols:
+            lo, hi = indptr[c], indptr[c + 1]
+            out[indices[lo:hi]] += data[lo:hi]
+        return out / ((self.k1 + 1) * self.idf[cols].sum())
 
 
 class Ranker:
@@ -98,6 +102,7 @@ class Ranker:
         self.params = params or RankerParams()
         p = self.params
         analyzer = Analyzer(synonyms, bigrams=p.bigrams)
+        self.analyzer = analyzer
         self.title = FieldIndex(analyzer, p.k1, p.b_title)
         self.body = FieldIndex(analyzer, p.k1, p.b_body)
         self.passages = FieldIndex(analyzer, p.k1, p.b_body)
@@ -125,15 +130,19 @@ class Ranker:
         return self
 
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
+        """-> (question with typo corrections appended, {typo: correction})."""
         return self.spelling.correct(question)
 
-    def scores(self, question: str) -> np.ndarray:
-        text, _ = self.prepare(question)
+    def query_terms(self, prepared: str) -> set[str]:
+        return set(self.analyzer(prepared))
+
+    def scores(self, question: str, prepared: str | None = None) -> np.ndarray:
+        """Score of every section for a question -> (n,) floats in [0, 1]."""
+        terms = self.query_terms(prepared if prepared is not None else self.prepare(question)[0])
         p = self.params
-        qb = self.body.query(text)
-        total = p.title_weight * self.title.scores(self.title.query(text)) + p.body_weight * self.body.scores(qb)
+        total = p.title_weight * self.title.scores(terms) + p.body_weight * self.body.scores(terms)
         if self.passage_starts is not None:
-            per_passage = self.passages.scores(self.passages.query(text))
+            per_passage = self.passages.scores(terms)
             total += p.passage_weight * np.maximum.reduceat(per_passage, self.passage_starts)
         return total
 
