@@ -35,8 +35,24 @@ class SpellingCorrector:
         """Closest vocabulary word for an unknown ``word``, or None."""
         if self._vectorizer is None or len(word) < self.min_length or not word.isalpha() or self.known(word):
             return None
-        q = self._vectorizer.transform([word])
-        sims = (q @ self._matrix).toarray().ravel()
+        vocab, idf = self._vectorizer.vocabulary_, self._vectorizer.idf_
+        padded = f" {word} "
+        grams: dict[int, int] = {}
+        for n in (2, 3):
+            for i in range(len(padded) - n + 1):
+                col = vocab.get(padded[i:i + n])
+                if col is not None:
+                    grams[col] = grams.get(col, 0) + 1
+        if not grams:
+            return None
+        cols = np.fromiter(grams, dtype=np.int64)
+        weights = (1.0 + np.log(np.fromiter(grams.values(), dtype=np.float64))) * idf[cols]
+        weights /= np.linalg.norm(weights)
+        sims = np.zeros(len(self.vocabulary))
+        matrix = self._matrix  # CSR, grams x words
+        for col, w in zip(cols, weights):
+            lo, hi = matrix.indptr[col], matrix.indptr[col + 1]
+            sims[matrix.indices[lo:hi]] += w * matrix.data[lo:hi]
         best = int(np.argmax(sims))
         return self.vocabulary[best] if sims[best] >= self.min_similarity else None
 
