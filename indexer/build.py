@@ -20,6 +20,7 @@ DEFAULT_SOURCES = REPO_ROOT / "knowledge" / "sources.toml"
 DEFAULT_INDEX = REPO_ROOT / "var" / "index"
 DEFAULT_CACHE = REPO_ROOT / "var" / "sources"
 SYNONYMS_NAME = "synonyms.txt"
+DEFAULT_SYNONYMS = REPO_ROOT / "knowledge" / SYNONYMS_NAME
 
 
 @dataclass
@@ -70,7 +71,10 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
     if not sections:
         problems.append("nothing could be indexed; the previous index (if any) is unchanged")
         return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start)
-    synonyms = Synonyms.load(synonyms_file or sources_file.parent / SYNONYMS_NAME)
+    if synonyms_file is None:
+        beside = sources_file.parent / SYNONYMS_NAME
+        synonyms_file = beside if beside.is_file() else DEFAULT_SYNONYMS
+    synonyms = Synonyms.load(synonyms_file)
     index = Index.fit(sections, synonyms, params, meta={"sources": described})
     changes = compare(load_sections(out_dir), sections)
     try:
