@@ -9,8 +9,10 @@ mojibake (repaired with ftfy).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -31,6 +33,14 @@ _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{\s*generator:[^}]*\}\}", re.S)
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+# UTF-8 read as cp1252/latin-1: a lead byte shown as À-ÿ followed by a continuation byte shown as
+# U+0080-U+00BF or one of cp1252's specials (€ ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ);
+# or a C1 control character.
+_MOJIBAKE_HINT = re.compile(
+    "[\u0080-\u009f]|[\u00c0-\u00ff][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
 
 
 @dataclass
@@ -65,7 +75,22 @@ def decode_page(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return ftfy.fix_text(text, normalization="NFC", fix_line_breaks=True)
+    return repair_text(text)
+
+
+def repair_text(text: str) -> str:
+    """Repair mojibake (``youâ€™d`` -> ``you’d``) with ftfy, keeping everything the site renders as is.
+
+    ftfy's defaults would also straighten curly quotes (breaking quoted YAML such as
+    ``title: 'Findings From 10x’s …'``), decode HTML entities, and fold ligatures/full-width forms,
+    all of which change the text (and heading ids) the published site shows: those fixes are off.
+    ftfy is slow (seconds per 10 MB), so text without a mojibake-like sequence skips it.
+    """
+    if _MOJIBAKE_HINT.search(text):
+        return ftfy.fix_text(text, uncurl_quotes=False, unescape_html=False, fix_latin_ligatures=False,
+                             fix_character_width=False, normalization="NFC", fix_line_breaks=True)
+    text = _CONTROL.sub("", _LINE_BREAKS.sub("\n", text))
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
@@ -91,6 +116,7 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
     return data, text[match.end():]
 
 
+@lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
@@ -183,9 +209,11 @@ def render_inline(children: list[Token], resolve_link: LinkResolver | None = Non
 
 
 def _resolve(href: str, resolve_link: LinkResolver | None) -> str | None:
-    href = unquote(href).strip()
+    href = href.strip()
     if href.lower().startswith(_SAFE_SCHEMES):
-        return href.replace(" ", "%20").replace(")", "%29")
+        # Kept as written: decoding would change meaning (``%26`` in a query, ``%23``, ``%2F``).
+        return href.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    href = unquote(href)
     if not href or href.startswith("#") or ":" in href.split("/")[0]:
         return None  # in-page fragments, unknown schemes (javascript:, ftp:)
     if resolve_link is None:
