@@ -52,6 +52,7 @@ class LoadedSource:
     files: list[SourceFile]
     commit: str | None = None
     site_config: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # one line per file that could not be read
 
 
 def load_sources(toml_path: str | Path) -> list[SourceSpec]:
@@ -161,15 +162,27 @@ def checkout_git(spec: SourceSpec, cache_dir: Path) -> tuple[Path, str]:
         raise SourceError(f"source {spec.name}: cannot fetch git repository {spec.git}: {exc}") from None
 
 
-def _site_config(root: Path) -> dict:
-    for name in ("_config.yml", "_config.yaml"):
-        cfg = root / name
-        if cfg.is_file():
-            try:
-                data = yaml.safe_load(cfg.read_text(encoding="utf-8", errors="replace"))
+_CONFIG_NAMES = {
+    "jekyll": ("_config.yml", "_config.yaml"),
+    "hugo": ("hugo.yaml", "hugo.yml", "hugo.toml", "config.yaml", "config.yml", "config.toml"),
+    "plain": (),
+}
+
+
+def _site_config(root: Path, style: str = "jekyll") -> dict:
+    """The site generator's configuration (Jekyll ``_config.yml``, Hugo ``config.yml``/``hugo.toml``),
+    looked up in the source root, or in its parent when the root is Hugo's ``content`` folder."""
+    folders = [root, root.parent] if style == "hugo" and root.name == "content" else [root]
+    for folder in folders:
+        for name in _CONFIG_NAMES.get(style, ()):
+            cfg = folder / name
+            if cfg.is_file():
+                text = cfg.read_text(encoding="utf-8", errors="replace")
+                try:
+                    data = tomllib.loads(text) if name.endswith(".toml") else yaml.safe_load(text)
+                except (yaml.YAMLError, tomllib.TOMLDecodeError):
+                    return {}
                 return data if isinstance(data, dict) else {}
-            except yaml.YAMLError:
-                return {}
     return {}
 
 
@@ -183,9 +196,15 @@ def read_source(spec: SourceSpec, cache_dir: Path) -> LoadedSource:
         if root is None or not root.exists():
             raise SourceError(f"source {spec.name}: folder or file not found: {root}")
     if root.is_file():
-        return LoadedSource(spec, [SourceFile(root.name, root.read_bytes())], commit, _site_config(root.parent))
-    config = _site_config(root)
+        return LoadedSource(spec, [SourceFile(root.name, root.read_bytes())], commit,
+                            _site_config(root.parent, spec.url_style))
+    config = _site_config(root, spec.url_style)
     exclude = tuple(spec.exclude) + tuple(f"{e.rstrip('/')}/**" if not any(c in e for c in "*?") else e
                                           for e in config.get("exclude") or [] if isinstance(e, str))
-    files = [SourceFile(rel, (root / rel).read_bytes()) for rel in select_files(root, spec.include, exclude)]
-    return LoadedSource(spec, files, commit, config)
+    files, problems = [], []
+    for rel in select_files(root, spec.include, exclude):
+        try:
+            files.append(SourceFile(rel, (root / rel).read_bytes()))
+        except OSError as exc:
+            problems.append(f"{spec.name}:{rel}: cannot read ({exc.strerror or exc})")
+    return LoadedSource(spec, files, commit, config, problems)
