@@ -11,7 +11,7 @@ from indexer.errors import IndexerError, SourceError
 from indexer.index import Index, load_sections
 from indexer.model import Section
 from indexer.ranker import RankerParams
-from indexer.sections import source_sections
+from indexer.sections import read_pages, source_sections
 from indexer.sources import load_sources, read_source
 from indexer.text import Synonyms
 
@@ -42,6 +42,7 @@ def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
     """-> (sections, source descriptions, problems, skipped). Unusable sources become problems."""
     sections: list[Section] = []
     described, problems, skipped = [], [], []
+    loaded_sources = []
     for spec in load_sources(sources_file):
         if only_enabled and not spec.enabled:
             continue
@@ -50,9 +51,22 @@ def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
         except SourceError as exc:
             problems.append(str(exc))
             continue
-        result = source_sections(loaded)
+        pages, page_problems, page_skipped = read_pages(loaded)
+        problems.extend(loaded.problems + page_problems)
+        skipped.extend(page_skipped)
+        loaded_sources.append((loaded, pages))
+    # Links between sources published on one site (the bundled FAQ -> handbook pages) resolve too.
+    site_urls: dict[str, dict[str, str]] = {}
+    for loaded, pages in loaded_sources:
+        for page in pages:
+            first = site_urls.setdefault(loaded.spec.site, {}).setdefault(page.url, loaded.spec.name)
+            if first != loaded.spec.name:
+                problems.append(f"{loaded.spec.name}:{page.rel_path}: {page.url} is also published by source "
+                                f"{first}; both are indexed")
+    for loaded, pages in loaded_sources:
+        spec = loaded.spec
+        result = source_sections(loaded, site_urls.get(spec.site, {}), pages)
         problems.extend(result.problems)
-        skipped.extend(result.skipped)
         sections.extend(result.sections)
         described.append({"name": spec.name, "site": spec.site, "git": spec.git, "ref": spec.ref,
                           "path": str(spec.path) if spec.path else None, "commit": loaded.commit,

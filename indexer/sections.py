@@ -93,9 +93,22 @@ def read_pages(source: LoadedSource) -> tuple[list[Page], list[str], list[str]]:
             skipped.append(f"{name}: skipped (empty page)")
             continue
         title = str(front.get("title") or _first_h1(body) or PurePosixPath(f.rel_path).stem).strip()
-        pages.append(Page(f.rel_path, page_url(f.rel_path, front, style), title,
+        pages.append(Page(f.rel_path, page_url(f.rel_path, front, style, source.site_config), title,
                           _parents(front, f.rel_path, source.site_config), front, body))
     return pages, problems, skipped
+
+
+_SMART = ((re.compile(r"---"), "\u2014"), (re.compile(r"--"), "\u2013"), (re.compile(r"\.\.\."), "\u2026"),
+          (re.compile(r"(?<=\w)'|'(?=[\s.,;:!?)]|$)"), "\u2019"), (re.compile(r"'"), "\u2018"),
+          (re.compile(r'(?:(?<=^)|(?<=[\s(\[]))"'), "\u201c"), (re.compile(r'"'), "\u201d"))
+
+
+def rendered_text(text: str) -> str:
+    """Text as the published page shows it: kramdown's smart quotes and typographic dashes/ellipsis
+    (``What's`` -> ``What’s``), which a ``#:~:text=`` fragment must match."""
+    for pattern, repl in _SMART:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def section_id(source: str, url: str, key: str, occurrence: int) -> str:
@@ -118,9 +131,10 @@ def page_sections(page: Page, blocks: list[Block], source: str, site: str) -> li
         heading = current["heading"]
         key = current["anchor"] or heading
         seen[key] = seen.get(key, -1) + 1
-        crumbs = [*page.parents, page.title]
-        if heading and heading != page.title:
-            crumbs.append(heading)
+        crumbs = []
+        for crumb in (*page.parents, page.title, heading):
+            if crumb and (not crumbs or crumb.casefold() != crumbs[-1].casefold()):
+                crumbs.append(crumb)  # "Other resources › Other resources" -> once
         sections.append(Section(
             id=section_id(source, page.url, key, seen[key]),
             source=source, path=page.rel_path, page_url=page.url, page_title=page.title,
@@ -140,7 +154,8 @@ def page_sections(page: Page, blocks: list[Block], source: str, site: str) -> li
         elif is_faq and block.kind == "text" and block.bold:
             flush()
             current = {"heading": block.text, "level": MAX_SECTION_LEVEL + 1, "anchor": None,
-                       "fragment": text_fragment(block.text), "kind": "faq", "lines": [], "display": []}
+                       "fragment": text_fragment(rendered_text(block.text)), "kind": "faq",
+                       "lines": [], "display": []}
             continue
         current["lines"].append(block.text)
         current["display"].append(f"- {block.md}" if block.kind == "item" else block.md)
@@ -148,14 +163,23 @@ def page_sections(page: Page, blocks: list[Block], source: str, site: str) -> li
     return sections
 
 
-def source_sections(source: LoadedSource) -> SourceSections:
-    """All sections of one loaded source; bad files are reported and skipped, never fatal."""
+def source_sections(source: LoadedSource, other_urls=(), pages: list[Page] | None = None) -> SourceSections:
+    """All sections of one loaded source; bad files are reported and skipped, never fatal.
+
+    other_urls: URL paths that other sources publish on the same site, so that links to them
+    resolve. pages: the result of ``read_pages(source)`` when the caller already has it.
+    """
     out = SourceSections()
-    pages, out.problems, out.skipped = read_pages(source)
+    if pages is None:
+        pages, problems, out.skipped = read_pages(source)
+        out.problems.extend(source.problems + problems)
     site = source.spec.site
-    resolver = LinkResolver(site, {p.rel_path: p.url for p in pages})
+    resolver = LinkResolver(site, {p.rel_path: p.url for p in pages}, other_urls)
     for page in pages:
-        out.pages[page.url] = page.rel_path
+        if page.url in out.pages:
+            out.problems.append(f"{source.spec.name}:{page.rel_path}: published at {page.url} like "
+                                f"{out.pages[page.url]}; both are indexed")
+        out.pages.setdefault(page.url, page.rel_path)
         try:
             blocks = parse_markdown(page.body, resolver.for_page(page.rel_path, page.url))
         except Exception as exc:  # markdown-it is robust; this guards against the unexpected
