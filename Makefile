@@ -48,4 +48,4 @@ teams-package: $(STAMP)
 	$(PY) $(TEAMS)/package.py --out $(TEAMS)/build/handbook-bot.zip
 
 reindex: $(STAMP)
-	$(PY) -m deploy.reindex $(REINDEX_ARGS)
+	$(PY) deploy/reindex.py $(REINDEX_ARGS)

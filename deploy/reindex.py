@@ -1,0 +1,239 @@
+"""Re-index with a quality gate: pull the sources, build beside the live index, evaluate, swap or refuse.
+
+    python deploy/reindex.py [--sources deploy/sources.production.toml] [--index var/index]
+                             [--gate deploy/gate.toml] [--questions GOLD.jsonl ...] [--dry-run]
+    (or: make reindex REINDEX_ARGS="...")
+
+1. build the index from the sources file (git sources are cloned or fetched) into ``<index>.candidate``;
+2. evaluate the candidate, and the live index, on the gate's question sets (``indexer.evaluate``);
+3. the gate: every enabled source indexed, at least ``min_pages`` / ``min_sections``, each question set
+   at or above its floors, and no metric below the live index's by more than ``max_drop``;
+4. pass: the candidate is swapped in atomically (one ``renameat2(RENAME_EXCHANGE)`` on Linux, else
+   two renames) and the old index is kept as ``<index>.previous``; a running bot notices the new
+   ``meta.json`` and switches without a restart. Fail: the live index is untouched, the reasons are
+   printed and the candidate is kept as ``<index>.rejected`` for inspection.
+
+Exit status: 0 swapped (or would be, with --dry-run), 1 refused by the gate, 2 nothing could be built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from indexer.build import DEFAULT_INDEX, build  # noqa: E402
+from indexer.changes import compare  # noqa: E402
+from indexer.errors import IndexerError, IndexLoadError, SourceError  # noqa: E402
+from indexer.evaluate import LinkMatcher, evaluate, faq_questions, index_ranking, load_jsonl  # noqa: E402
+from indexer.index import Index  # noqa: E402
+from indexer.sources import load_sources  # noqa: E402
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_SOURCES = REPO / "deploy" / "sources.production.toml"
+DEFAULT_GATE = REPO / "deploy" / "gate.toml"
+DEFAULT_SYNONYMS = REPO / "knowledge" / "synonyms.txt"
+METRICS = ("top1_exact", "top1_page", "recall@3", "mrr@10")
+GATE_KEYS = {"min_top1_exact": "top1_exact", "min_top1_page": "top1_page", "min_recall_at_3": "recall@3",
+             "min_mrr_at_10": "mrr@10"}
+
+
+@dataclass
+class QuestionSet:
+    file: Path
+    floors: dict[str, float] = field(default_factory=dict)   # metric -> minimum
+    max_drop: float = 0.05                                      # vs the live index, per metric
+
+
+@dataclass
+class Gate:
+    min_pages: int = 1
+    min_sections: int = 1
+    question_sets: list[QuestionSet] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path, questions: list[Path] | None = None) -> Gate:
+        """Read a gate file; ``questions`` (if given) replace its question files, keeping the first set's
+        floors. Relative paths are relative to the gate file."""
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        sets = []
+        for entry in data.get("questions", []):
+            unknown = set(entry) - set(GATE_KEYS) - {"file", "max_drop"}
+            if unknown:
+                raise ValueError(f"{path}: unknown key(s) in [[questions]]: {', '.join(sorted(unknown))}")
+            sets.append(QuestionSet((path.parent / entry["file"]).resolve(),
+                                    {GATE_KEYS[k]: float(v) for k, v in entry.items() if k in GATE_KEYS},
+                                    float(entry.get("max_drop", 0.05))))
+        if questions:
+            template = sets[0] if sets else QuestionSet(Path())
+            sets = [QuestionSet(q.resolve(), dict(template.floors), template.max_drop) for q in questions]
+        return cls(int(data.get("min_pages", 1)), int(data.get("min_sections", 1)), sets)
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    reasons: list[str]
+    scores: dict[str, dict[str, dict]]      # question file -> {"candidate": metrics, "live": metrics|None}
+
+
+def score(index: Index, gold: list[dict]) -> dict:
+    return evaluate(index_ranking(index), gold, LinkMatcher(index.sections, faq_questions(index.sections, gold)))
+
+
+def judge(candidate: Index, live: Index | None, gate: Gate, expected_sources: list[str]) -> Verdict:
+    reasons: list[str] = []
+    indexed = {s.get("name") for s in candidate.meta.get("sources", [])}
+    missing = [name for name in expected_sources if name not in indexed]
+    if missing:
+        reasons.append(f"source(s) not indexed: {', '.join(missing)}")
+    pages = len({s.page_url for s in candidate.sections})
+    if pages < gate.min_pages:
+        reasons.append(f"{pages} pages < min_pages {gate.min_pages}")
+    if len(candidate.sections) < gate.min_sections:
+        reasons.append(f"{len(candidate.sections)} sections < min_sections {gate.min_sections}")
+    scores: dict[str, dict[str, dict]] = {}
+    for qs in gate.question_sets:
+        try:
+            gold = load_jsonl(qs.file)
+        except OSError as exc:
+            reasons.append(f"question set unreadable: {exc}")
+            continue
+        if not gold:
+            reasons.append(f"question set {qs.file} is empty")
+            continue
+        new = score(candidate, gold)
+        old = score(live, gold) if live is not None and live.sections else None
+        scores[str(qs.file)] = {"candidate": new, "live": old}
+        for metric, floor in qs.floors.items():
+            if new[metric] < floor:
+                reasons.append(f"{qs.file.name}: {metric} {new[metric]:.3f} < floor {floor:.3f}")
+        if old is not None:
+            for metric in METRICS:
+                if new[metric] < old[metric] - qs.max_drop:
+                    reasons.append(f"{qs.file.name}: {metric} {new[metric]:.3f} is below the live index's "
+                                   f"{old[metric]:.3f} by more than {qs.max_drop:.3f}")
+    return Verdict(not reasons, reasons, scores)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def swap_in(candidate: Path, live: Path) -> Path | None:
+    """Make ``candidate`` the live index; the old one (if any) ends up at ``<live>.previous``."""
+    previous = live.with_name(live.name + ".previous")
+    if not live.exists():
+        os.replace(candidate, live)
+        return None
+    shutil.rmtree(previous, ignore_errors=True)
+    if _exchange(candidate, live):
+        os.replace(candidate, previous)        # candidate now holds the old index
+    else:
+        os.replace(live, previous)             # brief gap: the bot keeps serving the index it has loaded
+        os.replace(candidate, live)
+    return previous
+
+
+def _metrics_line(name: str, m: dict | None) -> str:
+    if m is None:
+        return f"  {name:<10} (no live index)"
+    return f"  {name:<10} " + "  ".join(f"{k} {m[k]:.3f}" for k in METRICS)
+
+
+def reindex(sources: Path, live: Path, gate: Gate, cache: Path, synonyms: Path, dry_run: bool = False,
+            out=print) -> int:
+    live = live.resolve()
+    candidate = live.with_name(live.name + ".candidate")
+    rejected = live.with_name(live.name + ".rejected")
+    shutil.rmtree(candidate, ignore_errors=True)
+    try:
+        expected = [s.name for s in load_sources(sources) if s.enabled]
+        result = build(sources, candidate, cache, synonyms_file=synonyms)
+    except (SourceError, IndexerError) as exc:
+        out(f"reindex: cannot build: {exc}")
+        return 2
+    for problem in result.problems:
+        out(f"problem: {problem}")
+    if not result.ok:
+        out(f"reindex: nothing was built; the live index at {live} is unchanged")
+        return 2
+    try:
+        current = Index.load(live)
+    except IndexLoadError:
+        current = None
+    out(f"built {len(result.index.sections)} sections in {result.seconds:.1f}s from "
+        + ", ".join(f"{s['name']}@{(s.get('commit') or 'folder')[:10]}" for s in result.index.meta.get("sources", [])))
+    for line in compare(current.sections if current else None, result.index.sections).lines(limit=8):
+        out(f"  {line}")
+    verdict = judge(result.index, current, gate, expected)
+    for qfile, pair in verdict.scores.items():
+        out(f"questions {qfile} ({pair['candidate']['n']}):")
+        out(_metrics_line("candidate", pair["candidate"]))
+        out(_metrics_line("live", pair["live"]))
+    if not verdict.passed:
+        shutil.rmtree(rejected, ignore_errors=True)
+        os.replace(candidate, rejected)
+        out("GATE FAILED: the live index is unchanged. Why:")
+        for reason in verdict.reasons:
+            out(f"  - {reason}")
+        out(f"(the refused index is at {rejected})")
+        return 1
+    if dry_run:
+        out(f"gate passed (dry run: the candidate stays at {candidate})")
+        return 0
+    previous = swap_in(candidate, live)
+    shutil.rmtree(rejected, ignore_errors=True)
+    out(f"gate passed: swapped in at {live} (built {result.index.meta.get('built_at')})"
+        + (f"; previous index kept at {previous}" if previous else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=Path, default=DEFAULT_SOURCES)
+    parser.add_argument("--index", type=Path, default=Path(os.environ.get("INDEX_DIR") or DEFAULT_INDEX))
+    parser.add_argument("--gate", type=Path, default=DEFAULT_GATE)
+    parser.add_argument("--questions", type=Path, nargs="+", help="question sets replacing the gate file's")
+    parser.add_argument("--cache", type=Path, help="where git sources are checked out (default: beside the index)")
+    parser.add_argument("--synonyms", type=Path, default=DEFAULT_SYNONYMS)
+    parser.add_argument("--dry-run", action="store_true", help="build and judge, but do not swap")
+    args = parser.parse_args(argv)
+    try:
+        gate = Gate.load(args.gate, args.questions)
+    except (OSError, ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
+        print(f"reindex: bad gate file {args.gate}: {exc}", file=sys.stderr)
+        return 2
+    cache = args.cache or args.index.resolve().parent / "sources"
+    return reindex(args.sources, args.index, gate, cache, args.synonyms, args.dry_run,
+                   out=lambda s: print(s, flush=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
