@@ -25,7 +25,6 @@ _HELP = re.compile(
 _HANDOFF = re.compile(
     r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|somebody|the\s+)?(real\s+)?(person|human|people|someone|"
     r"somebody|agent|dapa|team|staff)\b|\b(real|actual)\s+(person|human)\b|\bhuman\s+(agent|being|please)\b"
-    r"|\b(contact|email|reach|ask)\s+(dapa|the\s+dapa\s+team|the\s+data\s+and\s+policy\s+analytics)\b"
     r"|\bescalate\b|^\s*(agent|human|operator|person)\s*[.!?]*\s*$")
 _ACTION = re.compile(
     r"\b(give|grant|get|add|assign)\s+(me|us|my\s+\w+|our\s+\w+)\s+(\w+\s+){0,2}(access|permissions?|rights|role|"
