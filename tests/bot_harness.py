@@ -12,12 +12,22 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from indexer.build import DEFAULT_SOURCES, build
+
 BOT_ID = "28:handbook-bot-app-id"
 BOT_NAME = "Handbook Bot"
 TEAM = {"id": "19:team-guid@thread.tacv2", "name": "DAS Data Team"}
 CHANNEL = {"id": "19:open-data-channel@thread.tacv2", "name": "Open Data"}
 TENANT = {"id": "tenant-guid"}
 CARD = "application/vnd.microsoft.card.adaptive"
+
+
+def build_bundled(tmp_path_factory):
+    """(folder, Index) of the bundled knowledge/ (no ../shared needed)."""
+    tmp = tmp_path_factory.mktemp("bundled")
+    result = build(DEFAULT_SOURCES, tmp / "index", tmp / "cache")
+    assert result.ok, result.problems
+    return tmp / "index", result.index
 
 
 @dataclass

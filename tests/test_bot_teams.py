@@ -15,6 +15,7 @@ from bot_harness import (
     actions_of,
     all_text,
     bot_added_to_team,
+    build_bundled,
     card_of,
     channel_message,
     execute_invoke,
@@ -28,17 +29,13 @@ from bot.app import create_app
 from bot.feedback_sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
-from indexer.build import DEFAULT_SOURCES, build
 
 SITE = "https://ctopendata.github.io/open-data-handbook"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def bundled_index(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("bundled")
-    result = build(DEFAULT_SOURCES, tmp / "index", tmp / "cache")
-    assert result.ok, result.problems
-    return tmp / "index", result.index
+    return build_bundled(tmp_path_factory)
 
 
 @pytest.fixture
