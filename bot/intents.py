@@ -14,7 +14,7 @@ _WORDS = re.compile(r"[a-z']+")
 
 _GREETINGS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "morning", "afternoon", "evening",
               "good", "there", "bot", "all", "everyone", "team", "folks"}
-_GREETING_HEADS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "morning", "afternoon", "evening"}
+_GREETING_HEADS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "good", "morning", "afternoon", "evening"}
 _THANKS = {"thanks", "thank", "you", "thx", "ty", "cheers", "much", "so", "very", "great", "awesome",
            "perfect", "ok", "okay", "got", "it", "that", "helps", "helped", "cool", "nice", "appreciate", "a",
            "lot", "bot", "again", "many", "kudos", "that's", "was", "helpful"}
