@@ -27,10 +27,10 @@ from bot.intents import detect_intent
 from indexer.model import Hit
 
 # BEGIN CALIBRATED (written by benchmarks/calibrate_decision.py; do not edit by hand)
-WEIGHTS = {'matched': 2.522, 'top_score': 1.271, 'unknown': -1.12}
-BIAS = -1.452
-ESCALATE_BELOW = -0.467
-CLOSEST_MIN_SCORE = 0.299
+WEIGHTS = {'matched': 2.518, 'top_score': 1.304, 'unknown': -1.137}
+BIAS = -1.534
+ESCALATE_BELOW = -0.317
+CLOSEST_MIN_SCORE = 0.298
 # END CALIBRATED
 
 ALTERNATIVE_RATIO = 0.92   # runner-up on another page scoring >= this share of the top: show both
