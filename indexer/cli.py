@@ -17,8 +17,7 @@ def _cmd_build(args) -> int:
     result = build(args.sources, args.out, args.cache)
     for line in result.problems:
         print(f"warning: {line}", file=sys.stderr)
-    for line in result.skipped:
-        print(f"skipped: {line}", file=sys.stderr)
+    _report_skipped(result.skipped, args.verbose)
     if not result.ok:
         print("error: nothing could be indexed; previous index left untouched", file=sys.stderr)
         return 1
@@ -31,6 +30,23 @@ def _cmd_build(args) -> int:
     for line in result.changes.lines():
         print(line)
     return 0
+
+
+def _report_skipped(skipped: list[str], verbose: bool, limit: int = 10) -> None:
+    """Files left out on purpose (empty, draft, redirect, search_exclude): a count per reason on
+    stdout, the files on stderr (the first ``limit`` unless verbose)."""
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for line in skipped:
+        reason = line.rsplit("(", 1)[-1].rstrip(")") if line.endswith(")") else "other"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    print(f"skipped {len(skipped)} file(s): " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
+    shown = skipped if verbose else skipped[:limit]
+    for line in shown:
+        print(line, file=sys.stderr)
+    if len(shown) < len(skipped):
+        print(f"... and {len(skipped) - len(shown)} more skipped (--verbose lists all)", file=sys.stderr)
 
 
 def _print_hits(question: str, hits, as_json: bool, qid=None) -> None:
@@ -90,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sources", type=Path, default=DEFAULT_SOURCES)
     p.add_argument("--out", type=Path, default=DEFAULT_INDEX)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where git sources are checked out")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every skipped file")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("search", help="search the index")
     p.add_argument("question", nargs="*")

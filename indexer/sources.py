@@ -138,8 +138,9 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
     proc = subprocess.run(["git", "-c", "protocol.file.allow=always", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=GIT_TIMEOUT_S)
     if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise SourceError(lines[-1] if lines else f"git {args[0]} failed")
+        lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
+        fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        raise SourceError((fatal or lines or [f"git {args[0]} failed"])[0])
     return proc.stdout.strip()
 
 
