@@ -47,7 +47,7 @@ def test_dockerfile_shape():
     env = " ".join(rest for word, rest in ins if word == "ENV")
     assert "WEB_WORKERS=" in env and "INDEX_DIR=/app/var/index" in env
     copied = [rest.split()[0] for word, rest in ins if word == "COPY"]
-    for needed in ("indexer", "bot", "knowledge"):
+    for needed in ("indexer", "bot", "knowledge", "deploy"):
         assert needed in copied
     ignored = (REPO / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "var", "deploy/teams/node_modules"):
