@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -92,3 +93,19 @@ def test_open_store_picks_postgres_when_database_url_is_set(tmp_path):
         open_store(settings)
     assert type(info.value).__module__.split(".")[0] in ("psycopg", "psycopg2", "bot")  # PostgreSQL was tried
     assert not (tmp_path / "x.sqlite3").exists()
+
+
+def test_report_command_prints_most_frequent_first(tmp_path):
+    path = tmp_path / "fb.sqlite3"
+    store = SQLiteFeedbackStore(path)
+    for _ in range(3):
+        store.record_turn(turn("How do I get a GitHub account?", "escalate"))
+    tid = store.record_turn(turn("What is open data?", "answer"))
+    store.record_vote(tid, "down", "u2")
+    store.record_turn(turn("Answered fine", "answer"))
+    env = {**os.environ, "FEEDBACK_DB": str(path), "DATABASE_URL": ""}
+    out = subprocess.run([sys.executable, "-m", "bot", "report"], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    lines = [line for line in out.splitlines()[1:] if line.strip()]
+    assert len(lines) == 2 and "github" in lines[0] and lines[0].split()[0] == "3"
+    assert "what is open data?" in lines[1] and "answered fine" not in out
