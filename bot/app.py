@@ -93,6 +93,11 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
                credentials_factory=None, build_if_missing: bool = True, watch: bool = True) -> web.Application:
     """Build the web app. ``holder``/``store`` default to the configured index folder and feedback store;
     ``credentials_factory`` (an SDK ServiceClientCredentialsFactory) replaces the app-id/password one."""
+    if settings.local_mode:
+        log.warning("local mode: MicrosoftAppId is empty, so requests are NOT authenticated. Set MicrosoftAppId "
+                    "and MicrosoftAppPassword to run in Teams.")
+    else:
+        log.info("Bot Framework authentication on for app id %s (%s)", settings.app_id, settings.app_type)
     if store is None:
         from bot.feedback import open_store
 
@@ -133,10 +138,5 @@ async def _load(holder: IndexHolder, build_if_missing: bool) -> None:
 
 def run(settings: Settings) -> None:
     """Serve until interrupted (``python -m bot serve``)."""
-    if settings.local_mode:
-        log.warning("local mode: MicrosoftAppId is empty, so requests are NOT authenticated. Set MicrosoftAppId "
-                    "and MicrosoftAppPassword to run in Teams.")
-    else:
-        log.info("Bot Framework authentication on for app id %s (%s)", settings.app_id, settings.app_type)
     log.info("listening on http://%s:%d/api/messages (index: %s)", settings.host, settings.port, settings.index_dir)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
