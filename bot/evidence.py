@@ -9,15 +9,12 @@ terms that the best hits do not contain.
 
 from __future__ import annotations
 
-import difflib
 import math
 import weakref
 from dataclasses import dataclass
 
 from indexer.model import Hit
 from indexer.text import content_terms
-
-TYPO_SIMILARITY = 0.8
 
 
 @dataclass(frozen=True)
@@ -66,25 +63,11 @@ def term_stats(index) -> _TermStats:
     return entry[1]
 
 
-def _with_typos_fixed(terms: list[str], known: list[str]) -> tuple[list[str], set[str]]:
-    """query_coverage lists the stems of typo corrections among the known terms; put each in place of
-    the unknown term it most resembles ("gatway" -> "gateway"), so a typo is not evidence of scope."""
-    known_set = set(known)
-    for fixed in (k for k in known if k not in terms):
-        unknown = [t for t in terms if t not in known_set]
-        if not unknown:
-            break
-        similarity, typo = max((difflib.SequenceMatcher(None, t, fixed).ratio(), t) for t in unknown)
-        if similarity >= TYPO_SIMILARITY:   # a real word the handbook lacks ("book" -> "look") stays unknown
-            terms = [fixed if t == typo else t for t in terms]
-    return list(dict.fromkeys(terms)), known_set
-
-
 def gather(index, question: str, hits: list[Hit], depth: int = 3) -> Evidence:
     """Evidence for ``question`` given its ranked ``hits`` (best first)."""
     stats = term_stats(index)
     terms, known = index.query_coverage(question)
-    terms, known_set = _with_typos_fixed(list(dict.fromkeys(terms)), known)
+    terms, known_set = list(dict.fromkeys(terms)), set(known)
     total = sum(stats.idf(t) for t in terms) or 1.0
     unknown = sum(stats.idf(t) for t in terms if t not in known_set) / total
     matched = 0.0

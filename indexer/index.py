@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,10 @@ from indexer.errors import IndexLoadError
 from indexer.model import Hit, Section
 from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
-from indexer.text import Synonyms, content_terms
+from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT_VERSION = 1
+TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as a known word in query_coverage
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "model.pkl")
 
@@ -86,15 +88,14 @@ class Index:
         return cache[i]
 
     def query_coverage(self, question: str) -> tuple[list[str], list[str]]:
-        """-> (content terms of the question, those the indexed text contains) after typo fixes."""
-        corrected, fixes = self.ranker.prepare(question)
-        terms = [t for t in content_terms(question)]
-        vocab = self.ranker.vocabulary
-        title_vocab = self.ranker.title.vectorizer.vocabulary_
-        fixed_stems = {t for w in fixes.values() for t in content_terms(w)}
-        known = [t for t in terms if t in vocab or t in title_vocab]
-        known += [t for t in fixed_stems if t not in known and t in vocab]
-        return terms, known
+        """-> (content stems of the question, those the indexed text contains). A word the typo
+        corrector fixed with a near-identical spelling is replaced by its correction, so a typo is not
+        counted as unknown; a real word the handbook lacks ("choropleth") stays unknown."""
+        _, fixes = self.ranker.prepare(question)
+        fixes = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
+        terms = [stem(fixes.get(w, w)) for w in words(question) if w not in STOP_WORDS]
+        body, title = self.ranker.vocabulary, self.ranker.title.vectorizer.vocabulary_
+        return terms, [t for t in terms if t in body or t in title]
 
     # -------------------------------------------------------------------------------- files
     def save(self, out_dir: str | Path) -> Path:
