@@ -24,6 +24,7 @@ from markdown_it.token import Token
 from indexer.errors import SourceError
 
 LinkResolver = Callable[[str], "str | None"]
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster, same safe subset
 
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
 _SPAN_IAL = re.compile(r"\{:[^{}\n]*\}|\{#[\w:.-]+\}|\{\.[\w .-]+\}")
@@ -101,7 +102,7 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
     fence, raw = match.group(1), match.group(2)
     try:
         if fence == "---":
-            data = yaml.safe_load(raw)
+            data = yaml.load(raw, Loader=_YAML_LOADER)
         else:
             import tomllib
 
