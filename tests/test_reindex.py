@@ -300,7 +300,7 @@ def health(base: str) -> dict | None:
 
 def test_reindex_swaps_in_a_running_bot_without_failed_requests(tmp_path, handbook_repo, gate_2023, bot_module):
     new = require_shared("handbook", "2025-07")
-    require_shared("eval", "dev.jsonl")
+    dev = require_shared("eval", "dev.jsonl")
     repo, sha_2023 = handbook_repo
     live = tmp_path / "var" / "index"
     sources = sources_file(tmp_path / "s.toml", repo)
@@ -324,7 +324,8 @@ def test_reindex_swaps_in_a_running_bot_without_failed_requests(tmp_path, handbo
         sha_2025 = publish(repo, new, "handbook 2025-07: pages moved into collections")
         with Traffic(base, f"http://127.0.0.1:{connector.port}") as traffic:
             time.sleep(1.0)
-            second = run_reindex("--sources", str(sources), "--index", str(live))  # the default gate: dev.jsonl
+            # the default gate (deploy/gate.toml: dev.jsonl floors), with dev.jsonl wherever ../shared is
+            second = run_reindex("--sources", str(sources), "--index", str(live), "--questions", str(dev))
             assert second.returncode == 0, second.stdout + second.stderr
             assert "gate passed" in second.stdout
             wait_for(lambda: sha_2025 in (health(base) or {}).get("sources", []), 30, "the bot to load the new index")
@@ -342,7 +343,7 @@ def test_reindex_swaps_in_a_running_bot_without_failed_requests(tmp_path, handbo
 
         degraded = sources_file(tmp_path / "degraded.toml", repo, include=["index.md", "getting_started.md"])
         built = meta(live)["built_at"]
-        third = run_reindex("--sources", str(degraded), "--index", str(live))
+        third = run_reindex("--sources", str(degraded), "--index", str(live), "--questions", str(dev))
         assert third.returncode == 1 and "GATE FAILED" in third.stdout
         assert "below the live index" in third.stdout
         assert meta(live)["built_at"] == built
