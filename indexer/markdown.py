@@ -26,7 +26,9 @@ from indexer.errors import SourceError
 LinkResolver = Callable[[str], "str | None"]
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster, same safe subset
 
-_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
+# Leading blank lines are tolerated (Hugo skips them; 3 digitalgov pages have one); empty front matter too.
+_FRONT_MATTER = re.compile(r"\A\s*?(---|\+\+\+)[ \t]*\r?\n(?:(.*?)\r?\n)??\1[ \t]*(?:\r?\n|\Z)", re.S)
+_HTML_START = re.compile(r"\A<(?:[a-zA-Z][\w-]*[\s/>]|!--)")
 _SPAN_IAL = re.compile(r"\{:[^{}\n]*\}|\{#[\w:.-]+\}|\{\.[\w .-]+\}")
 _BLOCK_IAL = re.compile(r"^\s*(\{:[^{}\n]*\}|\{#[\w:.-]+\})\s*$")
 _EXPLICIT_ID = re.compile(r"\s*\{#([\w:.-]+)\}\s*$|\s*\{:\s*#([\w:.-]+)[^}]*\}\s*$")
@@ -99,7 +101,7 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
-    fence, raw = match.group(1), match.group(2)
+    fence, raw = match.group(1), match.group(2) or ""
     try:
         if fence == "---":
             data = yaml.load(raw, Loader=_YAML_LOADER)
@@ -144,13 +146,15 @@ class _TextOfHtml(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
+    """Text of an HTML fragment on one line; scripts, styles and Hugo shortcodes (which may sit
+    inside attributes: ``href="{{< ref "x.md" >}}"``) dropped."""
     parser = _TextOfHtml()
     try:
-        parser.feed(html)
+        parser.feed(_SHORTCODE.sub("", html))
         parser.close()
     except Exception:  # malformed HTML: keep what was read
         pass
-    return _clean("".join(parser.parts))
+    return _clean(" ".join("".join(parser.parts).split()))
 
 
 def _clean(text: str) -> str:
@@ -324,6 +328,10 @@ def parse_markdown(body: str, resolve_link: LinkResolver | None = None) -> list[
                             item_parts.append((text, md))
                     elif text:
                         blocks.append(Block("text", text, md, bold=_is_bold_only(children)))
+        elif t == "code_block" and _HTML_START.match(tok.content.strip()):
+            text = html_to_text(tok.content)  # indented raw HTML (legacy CMS exports), not code
+            if text:
+                blocks.append(Block("text", text, _escape_md(text)))
         elif t in ("fence", "code_block"):
             code = tok.content.strip()
             if code:

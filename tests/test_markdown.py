@@ -203,3 +203,17 @@ def test_links_without_resolver_are_dropped_but_text_kept():
 def test_url_with_parentheses_does_not_break_markdown():
     block = parse_markdown("[wiki](https://en.wikipedia.org/wiki/Data_(computing))")[0]
     assert block.md == "[wiki](https://en.wikipedia.org/wiki/Data_%28computing%29)"
+
+
+def test_front_matter_after_blank_lines_and_empty_front_matter():
+    assert split_front_matter("\n---\ntitle: X\n---\nBody") == ({"title": "X"}, "Body")
+    assert split_front_matter("---\n---\nBody") == ({}, "Body")
+    # thematic breaks later in a page are not front matter
+    assert split_front_matter("Intro\n\n---\n\nmore\n")[0] == {}
+
+
+def test_indented_raw_html_is_text_not_code():
+    blocks = parse_markdown('<div id="node">\n\n    <p>\n      Hold an <a href="{{< ref "x.md" >}}">awards</a>'
+                            " ceremony.\n    </p>\n\n```html\n<p>fenced stays code</p>\n```\n")
+    assert [(b.kind, b.text) for b in blocks] == [("text", "Hold an awards ceremony."),
+                                                  ("code", "<p>fenced stays code</p>")]
