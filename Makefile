@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint index ask eval bench-index clean teams-schema teams-package icons reindex
+.PHONY: run test lint index ask eval bench-index bench-load bench-scale clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ eval: $(STAMP)
 
 bench-index: $(STAMP)
 	$(PY) benchmarks/bench_index.py
+
+bench-load: $(STAMP)
+	$(PY) benchmarks/bench_load.py
+
+bench-scale: $(STAMP)
+	$(PY) benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -23,6 +23,7 @@ from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthenticati
 from botbuilder.schema import Activity
 
 from bot.adapter import RetryingCloudAdapter, on_turn_error
+from bot.fast_connector import CachingBotFrameworkAuthentication
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 from bot.teams import HandbookBot
@@ -103,7 +104,8 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
 
         store = open_store(settings)
     holder = holder or IndexHolder(settings.index_dir)
-    auth = ConfigurationBotFrameworkAuthentication(settings, credentials_factory=credentials_factory)
+    auth = CachingBotFrameworkAuthentication(   # connector clients kept per service URL (bot/fast_connector.py)
+        ConfigurationBotFrameworkAuthentication(settings, credentials_factory=credentials_factory))
     adapter = RetryingCloudAdapter(auth, retries=settings.send_retries, base=settings.retry_base_seconds,
                                    cap=settings.retry_max_seconds)
     adapter.on_turn_error = on_turn_error
@@ -124,6 +126,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         store.close()
+        await auth.close()
 
     app.cleanup_ctx.append(lifecycle)
     return app

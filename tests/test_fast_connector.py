@@ -1,0 +1,166 @@
+"""bot/fast_connector.py: connector clients are kept across turns, per service URL and credentials, and
+tokens are still refreshed. Real app on loopback + stub Bot Connector; no patching."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+from bot_harness import StubConnector, build_bundled, personal_message
+from botbuilder.core import Middleware, TurnContext
+from botframework.connector.auth import ClaimsIdentity, PasswordServiceClientCredentialFactory
+from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
+from botframework.connector.auth.app_credentials import AppCredentials
+
+from bot.app import ADAPTER, create_app
+from bot.fast_connector import (
+    AioHttpSender,
+    BearerTokenPolicy,
+    CachingBotFrameworkAuthentication,
+    CachingConnectorFactory,
+)
+from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.index_holder import IndexHolder
+from bot.settings import Settings
+
+SCOPE = "https://api.botframework.com"
+
+
+@pytest.fixture(scope="module")
+def bundled_index(tmp_path_factory):
+    return build_bundled(tmp_path_factory)
+
+
+@pytest.fixture
+async def connector(aiohttp_server):
+    stub = StubConnector()
+    server = await aiohttp_server(stub.app())
+    stub.url = str(server.make_url("")).rstrip("/")
+    return stub
+
+
+class RecordClients(Middleware):
+    """Notes the connector and user-token clients the adapter put in each turn's state."""
+
+    def __init__(self, adapter):
+        self.adapter, self.turns = adapter, []
+
+    async def on_turn(self, context: TurnContext, logic):
+        self.turns.append((context.turn_state.get(self.adapter.BOT_CONNECTOR_CLIENT_KEY),
+                           context.turn_state.get(self.adapter.USER_TOKEN_CLIENT_KEY)))
+        await logic()
+
+
+async def test_two_turns_reuse_the_same_connector_client(aiohttp_client, connector, bundled_index, tmp_path):
+    settings = Settings(index_dir=bundled_index[0], feedback_db=tmp_path / "f.sqlite3")
+    app = create_app(settings, holder=IndexHolder(settings.index_dir, bundled_index[1]),
+                     store=SQLiteFeedbackStore(settings.feedback_db), watch=False)
+    adapter = app[ADAPTER]
+    recorder = RecordClients(adapter)
+    adapter.use(recorder)
+    client = await aiohttp_client(app)
+
+    for question in ("how do I retire a dataset", "what is open data"):
+        response = await client.post("/api/messages", json=personal_message(connector.url, question))
+        assert response.status in (200, 201)
+
+    assert len(recorder.turns) == 2
+    (first_connector, first_tokens), (second_connector, second_tokens) = recorder.turns
+    assert first_connector is not None and first_connector is second_connector
+    assert first_tokens is second_tokens
+    assert isinstance(adapter.bot_framework_authentication, CachingBotFrameworkAuthentication)
+    assert adapter.bot_framework_authentication.cache.created == 1
+    assert len(connector.messages) == 2     # both answers went out through the one client
+
+
+def _factory(app_id: str, credentials_factory, login="https://login.microsoftonline.com/botframework.com"):
+    return _ConnectorFactoryImpl(app_id=app_id, to_channel_from_bot_oauth_scope=SCOPE, login_endpoint=login,
+                                 validate_authority=True, credential_factory=credentials_factory)
+
+
+async def test_clients_are_per_service_url_app_and_tenant():
+    auth = CachingBotFrameworkAuthentication(inner=None)
+    creds = PasswordServiceClientCredentialFactory("app-a", "secret-a")
+    a = CachingConnectorFactory(_factory("app-a", creds), auth.cache)
+    a_again = CachingConnectorFactory(_factory("app-a", creds), auth.cache)   # a later turn, same bot
+    first = await a.create("https://smba.example/amer/")
+    assert await a_again.create("https://smba.example/amer/") is first
+    assert await a.create("https://smba.example/emea/") is not first              # other service URL
+    assert await a.create("https://smba.example/amer/", "https://other.audience") is not first
+    other_bot = CachingConnectorFactory(_factory("app-b", PasswordServiceClientCredentialFactory("app-b", "s")),
+                                        auth.cache)
+    b = await other_bot.create("https://smba.example/amer/")
+    assert b is not first and b.config.credentials.microsoft_app_id == "app-b"
+    tenant = CachingConnectorFactory(_factory("app-a", creds, "https://login.microsoftonline.com/tenant-x"),
+                                     auth.cache)
+    assert await tenant.create("https://smba.example/amer/") is not first           # single-tenant login
+    assert auth.cache.created == 5
+    await auth.close()
+    assert len(auth.cache) == 0
+
+
+async def test_cache_is_bounded():
+    auth = CachingBotFrameworkAuthentication(inner=None, max_clients=3)
+    f = CachingConnectorFactory(_factory("app-a", PasswordServiceClientCredentialFactory("app-a", "s")), auth.cache)
+    for i in range(10):
+        await f.create(f"https://smba.example/{i}/")
+    assert len(auth.cache) == 3
+    await auth.close()
+
+
+async def test_user_token_client_is_kept_per_app_id():
+    auth = CachingBotFrameworkAuthentication(inner=None)
+    one = await auth.create_user_token_client(ClaimsIdentity({"aud": "app-a"}, True))
+    assert await auth.create_user_token_client(ClaimsIdentity({"aud": "app-a"}, True)) is one
+    assert await auth.create_user_token_client(ClaimsIdentity({"aud": "app-b"}, True)) is not one
+
+
+def _jwt(exp: float) -> str:
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256'})}.{part({'exp': int(exp), 'aud': SCOPE})}.c2ln"
+
+
+class CountingCredentials(AppCredentials):
+    """AppCredentials whose token service is a counter: each call returns a new token valid ``ttl`` s."""
+
+    def __init__(self, ttl: float):
+        super().__init__(app_id="app-a", oauth_scope=SCOPE)
+        self.ttl, self.calls = ttl, 0
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        self.calls += 1
+        return _jwt(time.time() + self.ttl)
+
+
+async def test_token_reused_until_near_expiry_then_refreshed(aiohttp_server):
+    """Through the real transport: the header is set on every send, the token is fetched again when the
+    cached one is within the margin of its exp claim."""
+    from aiohttp import web
+    from msrest.pipeline import AsyncPipeline
+    from msrest.universal_http import ClientRequest
+
+    seen = []
+
+    async def record(request):
+        seen.append(request.headers.get("Authorization"))
+        return web.json_response({"id": "1"})
+
+    app = web.Application()
+    app.router.add_post("/v3/x", record)
+    server = await aiohttp_server(app)
+
+    long_lived, short_lived = CountingCredentials(ttl=3600), CountingCredentials(ttl=60)  # 60 s < 300 s margin
+    for creds, expected_calls in ((long_lived, 1), (short_lived, 3)):
+        seen.clear()
+        pipeline = AsyncPipeline([BearerTokenPolicy(creds)], AioHttpSender())
+        async with pipeline:
+            for _ in range(3):
+                request = ClientRequest("POST", str(server.make_url("/v3/x")))
+                request.add_content({"type": "message"})
+                response = await pipeline.run(request)
+                assert response.http_response.status_code == 200
+        assert creds.calls == expected_calls
+        assert all(h and h.startswith("Bearer ") for h in seen) and len(seen) == 3
