@@ -55,14 +55,23 @@ def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
         problems.extend(loaded.problems + page_problems)
         skipped.extend(page_skipped)
         loaded_sources.append((loaded, pages))
-    # Links between sources published on one site (the bundled FAQ -> handbook pages) resolve too.
-    site_urls: dict[str, dict[str, str]] = {}
+    # A page URL published by several sources of one site is taken from the last of them (so an
+    # enabled production repository supersedes the bundled copy of a page listed before it).
+    owner: dict[tuple[str, str], str] = {}
     for loaded, pages in loaded_sources:
         for page in pages:
-            first = site_urls.setdefault(loaded.spec.site, {}).setdefault(page.url, loaded.spec.name)
-            if first != loaded.spec.name:
-                problems.append(f"{loaded.spec.name}:{page.rel_path}: {page.url} is also published by source "
-                                f"{first}; both are indexed")
+            owner[(loaded.spec.site, page.url)] = loaded.spec.name
+    site_urls: dict[str, dict[str, str]] = {}
+    for i, (loaded, pages) in enumerate(loaded_sources):
+        kept = []
+        for page in pages:
+            winner = owner[(loaded.spec.site, page.url)]
+            if winner != loaded.spec.name:
+                skipped.append(f"{loaded.spec.name}:{page.rel_path}: skipped ({page.url} comes from source {winner})")
+            else:
+                kept.append(page)
+                site_urls.setdefault(loaded.spec.site, {})[page.url] = winner
+        loaded_sources[i] = (loaded, kept)
     for loaded, pages in loaded_sources:
         spec = loaded.spec
         result = source_sections(loaded, site_urls.get(spec.site, {}), pages)

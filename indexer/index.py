@@ -32,7 +32,7 @@ from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # bump whenever the pickled ranker or the sections' fields change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as a known word in query_coverage
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "model.pkl")
@@ -153,6 +153,11 @@ class Index:
         if not isinstance(ranker, Ranker) or getattr(ranker, "n_sections", None) != len(sections):
             raise IndexLoadError(f"corrupt index at {index_dir}: model and sections disagree")
         index = cls(sections, ranker, meta)
+        try:  # a model pickled by other code can load yet fail on first use: find out now
+            index.search("open data", 1)
+        except Exception as exc:
+            raise IndexLoadError(f"index at {index_dir} does not work with this version of the indexer "
+                                 f"({type(exc).__name__}: {exc}); rebuild it: python -m indexer build") from None
         if len(sections) <= WARM_LIMIT:
             for i in range(len(sections)):
                 index._units(i)
