@@ -29,9 +29,10 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x fa
 # Leading blank lines are tolerated (Hugo skips them; 3 digitalgov pages have one); empty front matter too.
 _FRONT_MATTER = re.compile(r"\A\s*?(---|\+\+\+)[ \t]*\r?\n(?:(.*?)\r?\n)??\1[ \t]*(?:\r?\n|\Z)", re.S)
 _HTML_START = re.compile(r"\A<(?:[a-zA-Z][\w-]*[\s/>]|!--)")
-_SPAN_IAL = re.compile(r"\{:[^{}\n]*\}|\{#[\w:.-]+\}|\{\.[\w .-]+\}")
+_SPAN_IAL = re.compile(r"\{:[^{}\n]*\}|\{#[^\s{}]+\}|\{\.[\w .-]+\}")
 _BLOCK_IAL = re.compile(r"^\s*(\{:[^{}\n]*\}|\{#[\w:.-]+\})\s*$")
-_EXPLICIT_ID = re.compile(r"\s*\{#([\w:.-]+)\}\s*$|\s*\{:\s*#([\w:.-]+)[^}]*\}\s*$")
+# `{#id}` ends a heading: kramdown wants [A-Za-z][\w:-]*, goldmark (Hugo) takes any id up to `}`.
+_EXPLICIT_ID = re.compile(r"\s*\{#([^\s{}]+)\}\s*$|\s*\{:\s*#([\w:.-]+)[^}]*\}\s*$")
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{\s*generator:[^}]*\}\}", re.S)
 _ALERT = re.compile(r"^\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.I)
 _SPACES = re.compile(r"[ \t\u00a0]+")
