@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def _report_skipped(skipped: list[str], verbose: bool, limit: int = 10) -> None:
     reasons: dict[str, int] = {}
     for line in skipped:
         reason = line.rsplit("(", 1)[-1].rstrip(")") if line.endswith(")") else "other"
+        reason = re.sub(r"^\S+ comes from source (.+)$", r"superseded by source \1", reason)
         reasons[reason] = reasons.get(reason, 0) + 1
     print(f"skipped {len(skipped)} file(s): " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
     shown = skipped if verbose else skipped[:limit]
