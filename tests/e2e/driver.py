@@ -1,0 +1,199 @@
+"""Runs the end-to-end scenarios; meant to run INSIDE a loopback-only network namespace.
+
+    unshare -n sh -c 'ip link set lo up && exec python tests/e2e/driver.py --index DIR --out result.json'
+
+(tests/e2e/test_playground.py does exactly that.) It refuses to start when the namespace has any
+interface besides loopback. It starts the real bot (``python -m bot serve``) and the Microsoft 365
+Agents Playground (``agentsplayground -c msteams``, telemetry off, ``TEAMSAPPTESTER_BROWSER=none``) on
+127.0.0.1, plays a Teams user through the Playground's conversation API (tests/e2e/playground.py),
+optionally drives its web UI in headless Chromium for screenshots (tests/e2e/ui.js), and writes
+everything the Playground received to ``--out`` as JSON for the tests to assert on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CLI = HERE / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
+QUESTION = "how do I retire a dataset"
+OUT_OF_SCOPE = "what's the state holiday schedule this year"
+
+
+def interfaces() -> list[str]:
+    """Network interfaces of this process's namespace (/proc/net/dev is per namespace; /sys may not be)."""
+    lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    return sorted(line.split(":")[0].strip() for line in lines)
+
+
+def loopback_only() -> bool:
+    return interfaces() == ["lo"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_http(url: str, seconds: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}")
+            try:
+                async with session.get(url) as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {seconds}s")
+
+
+def start_bot(index: str, port: int, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "INDEX_DIR": index, "MicrosoftAppId": "",
+           "FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "DATABASE_URL": ""}
+    return subprocess.Popen([sys.executable, "-m", "bot", "serve", "--index", index, "--port", str(port)], cwd=REPO,
+                            env=env, stdout=open(tmp / "bot.log", "w"), stderr=subprocess.STDOUT)
+
+
+def start_playground(bot_port: int, port: int, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none", "BROWSER": "none"}
+    cmd = ["node", str(CLI), "-e", f"http://127.0.0.1:{bot_port}/api/messages", "-c", "msteams", "-p", str(port),
+           "--service-url", f"http://127.0.0.1:{port}/_connector", "--disable-telemetry"]
+    return subprocess.Popen(cmd, cwd=HERE, env=env, stdout=open(tmp / "playground.log", "w"),
+                            stderr=subprocess.STDOUT)
+
+
+def _card(event: dict) -> dict | None:
+    for a in event["message"].get("attachments") or []:
+        if a.get("contentType") == "application/vnd.microsoft.card.adaptive":
+            return a["content"]
+    return None
+
+
+def _vote_action(card: dict, vote: str) -> dict:
+    for action in card.get("actions", []):
+        data = action.get("data") or {}
+        if action.get("type") == "Action.Submit" and data.get("action") == "vote" and data.get("vote") == vote:
+            return data
+    raise LookupError(f"no {vote} vote action in {json.dumps(card)[:300]}")
+
+
+async def api_scenarios(base: str) -> dict:
+    from playground import Playground
+
+    out: dict = {}
+    async with Playground(base) as pg:
+        out["config"] = {"bot": pg.bot, "me": pg.me, "personal_chat": pg.personal_chat}
+
+        mark = len(pg.events)
+        await pg.install(pg.personal_chat)
+        out["welcome"] = await pg.wait_for_bot(mark, card=True)
+
+        mark = len(pg.events)
+        sent = await pg.say(pg.personal_chat, QUESTION)
+        out["personal"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
+
+        general = pg.channel("General")
+        mark = len(pg.events)
+        sent = await pg.post_in_channel(general, QUESTION)
+        out["channel"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
+
+        mark = len(pg.events)
+        sent = await pg.post_in_channel(general, QUESTION, mention=False)
+        await asyncio.sleep(3)
+        out["channel_no_mention"] = {"sent": sent, "replies": pg.bot_messages(mark)}
+
+        mark = len(pg.events)
+        sent = await pg.say(pg.personal_chat, OUT_OF_SCOPE)
+        out["out_of_scope"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
+
+        answer = out["personal"]["replies"][-1]
+        card_id = answer["message"]["messageId"]
+        for vote in ("up", "down"):
+            mark = len(pg.events)
+            data = _vote_action(_card(answer), vote)
+            await pg.submit(pg.personal_chat, card_id, data)
+            out[f"vote_{vote}"] = {"value": data, "replies": await pg.wait_for_bot(mark)}
+
+        mark = len(pg.events)
+        data = _vote_action(_card(answer), "up")
+        response = await pg.execute(pg.personal_chat, card_id, data)
+        await asyncio.sleep(1)
+        out["execute_vote"] = {"value": data, "invoke_response": response, "replies": pg.bot_messages(mark)}
+    return out
+
+
+def ui_screenshots(base: str, shots: Path) -> dict:
+    shots.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run(["node", str(HERE / "ui.js"), base, str(shots), QUESTION, OUT_OF_SCOPE], cwd=HERE,
+                         capture_output=True, text=True, timeout=180)
+    if run.returncode != 0:
+        return {"error": (run.stderr or run.stdout)[-2000:]}
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+async def main_async(args) -> dict:
+    tmp = Path(args.work)
+    tmp.mkdir(parents=True, exist_ok=True)
+    bot_port, pg_port = free_port(), free_port()
+    bot = start_bot(args.index, bot_port, tmp)
+    playground = None
+    result: dict = {"loopback_only": loopback_only()}
+    try:
+        await wait_http(f"http://127.0.0.1:{bot_port}/healthz", 120, bot)
+        playground = start_playground(bot_port, pg_port, tmp)
+        base = f"http://127.0.0.1:{pg_port}"
+        await wait_http(base + "/_debug/ping", 60, playground)
+        result["api"] = await api_scenarios(base)
+        if args.screenshots:
+            result["ui"] = await asyncio.to_thread(ui_screenshots, base, Path(args.screenshots))
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        for proc in (playground, bot):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        for name in ("bot.log", "playground.log"):
+            path = tmp / name
+            result[name] = path.read_text(errors="replace")[-4000:] if path.exists() else ""
+    return result
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--index", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--work", required=True, help="folder for logs and the feedback database")
+    p.add_argument("--screenshots", help="save UI screenshots here (headless Chromium)")
+    args = p.parse_args()
+    if not loopback_only():
+        print("refusing to run: this network namespace has interfaces besides loopback "
+              f"({interfaces()}); run me under `unshare -n`", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(HERE))
+    result = asyncio.run(main_async(args))
+    Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    return 0 if "error" not in result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+// Drives the Agents Playground web UI in headless Debian Chromium (playwright-core, never a browser
+// download) and saves screenshots: node ui.js BASE_URL OUT_DIR QUESTION OUT_OF_SCOPE_QUESTION
+// Prints one JSON line: the text of the cards it saw and the screenshot paths.
+// Run only inside the loopback-only namespace (tests/e2e/driver.py).
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const [base, outDir, question, outOfScope] = process.argv.slice(2);
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps',
+  '--disable-extensions', '--metrics-recording-only', '--no-pings'];
+
+async function cardCount(page) {
+  return page.locator('.ac-adaptiveCard').count();
+}
+
+async function ask(page, text, before) {
+  const box = page.locator('[role=textbox]').first();
+  await box.click();
+  await box.type(text);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelectorAll('.ac-adaptiveCard').length > n, before,
+    { timeout: 30000 });
+  await page.waitForTimeout(800);  // let the card finish rendering
+  const card = page.locator('.ac-adaptiveCard').last();
+  await card.scrollIntoViewIfNeeded();
+  return card;
+}
+
+(async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+    await page.goto(base, { waitUntil: 'networkidle' });
+    await page.getByRole('treeitem', { name: 'Personal Chat' }).click();
+    // opening the page installs the app in the personal chat: the welcome card arrives first
+    await page.waitForFunction(() => document.querySelectorAll('.ac-adaptiveCard').length > 0, null,
+      { timeout: 30000 });
+    const closeLog = page.locator('button[aria-label="Close"], button[title="Close"]');
+    if (await closeLog.count()) await closeLog.first().click().catch(() => {});
+    const result = { shots: {} };
+
+    const answer = await ask(page, question, await cardCount(page));
+    result.answer_text = await answer.innerText();
+    result.shots.answer = path.join(outDir, 'answer-card.png');
+    await page.screenshot({ path: result.shots.answer });
+
+    const escalation = await ask(page, outOfScope, await cardCount(page));
+    result.escalation_text = await escalation.innerText();
+    result.shots.escalation = path.join(outDir, 'escalation.png');
+    await page.screenshot({ path: result.shots.escalation });
+    console.log(JSON.stringify(result));
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
