@@ -74,7 +74,7 @@ def start_playground(bot_port: int, port: int, tmp: Path) -> subprocess.Popen:
     env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none", "BROWSER": "none"}
     cmd = ["node", str(CLI), "-e", f"http://127.0.0.1:{bot_port}/api/messages", "-c", "msteams", "-p", str(port),
            "--service-url", f"http://127.0.0.1:{port}/_connector", "--disable-telemetry"]
-    return subprocess.Popen(cmd, cwd=HERE, env=env, stdout=open(tmp / "playground.log", "w"),
+    return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=open(tmp / "playground.log", "w"),  # devTools/ log
                             stderr=subprocess.STDOUT)
 
 
