@@ -103,8 +103,8 @@ def make_synthetic(root: Path, n_sections: int, per_page: int = 10, seed: int = 
     for p in range(n_pages):
         folder = root / f"area{p % 50:02d}"
         folder.mkdir(exist_ok=True)
-        parts = [f"# {sentence(4)[:-1]}\n"]
-        for _ in range(per_page - 1):
+        parts = [f"# {sentence(4)[:-1]}\n"]  # the H1 has no text of its own: per_page H2 sections
+        for _ in range(per_page):
             parts.append(f"## {sentence(rng.randint(2, 6))[:-1]}\n")
             parts.append(" ".join(sentence(rng.randint(8, 20)) for _ in range(rng.randint(2, 5))) + "\n")
             if rng.random() < 0.3:
