@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Section:
         return "\n".join(self.lines)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _SECTION_FIELDS}
 
     @classmethod
     def from_json(cls, data: dict) -> Section:
@@ -46,6 +46,9 @@ class Section:
         for key in ("breadcrumb", "lines", "display"):
             data[key] = tuple(data[key])
         return cls(**data)
+
+
+_SECTION_FIELDS = tuple(f.name for f in fields(Section))
 
 
 @dataclass(frozen=True)

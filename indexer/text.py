@@ -32,6 +32,7 @@ _FILLER = {
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _DOMAIN_WORDS) | _FILLER)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*_]?[A-Z0-9])")
+_COMPOUND_SEP = re.compile(r"[-.]")
 _TOKEN = re.compile(r"[0-9a-z]+(?:[-.'’][0-9a-z]+)*")
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -59,10 +60,11 @@ def words(text: str) -> list[str]:
     their concatenation (``plugins``), so either spelling matches."""
     out = []
     for tok in _TOKEN.findall(fold(text)):
-        tok = tok.replace("’", "'")
-        if "'" in tok:
-            tok = tok.split("'")[0]
-        parts = re.split(r"[-.]", tok)
+        if tok.isalnum():
+            out.append(tok)
+            continue
+        tok = tok.replace("’", "'").split("'")[0]
+        parts = _COMPOUND_SEP.split(tok)
         if len(parts) > 1:
             out.append("".join(parts))
         out.extend(p for p in parts if p)
