@@ -8,25 +8,28 @@ from typing import NamedTuple
 from indexer.model import Section
 from indexer.text import content_terms, sentences
 
-MAX_CHARS = 420
+MAX_CHARS = 600
 
 
 class Unit(NamedTuple):
     text: str              # plain text
     md: str                # Teams-safe Markdown
     terms: frozenset[str]  # content stems
+    item: bool             # a list item (steps and criteria read best together)
 
 
 def section_units(section: Section) -> list[Unit]:
-    """A section's units; paragraphs longer than half a passage are split into sentences."""
+    """A section's units: paragraphs longer than half a passage are split into sentences; list
+    items stay whole unless longer than a passage."""
     units = []
     for text, md in zip(section.lines, section.display):
-        if len(text) > MAX_CHARS // 2:
+        item = md.startswith("- ")
+        if len(text) > (MAX_CHARS if item else MAX_CHARS // 2):
             ts, ms = sentences(text), sentences(md)
             if len(ts) == len(ms) and len(ts) > 1:
-                units.extend(Unit(t, m, frozenset(content_terms(t))) for t, m in zip(ts, ms))
+                units.extend(Unit(t, m, frozenset(content_terms(t)), item) for t, m in zip(ts, ms))
                 continue
-        units.append(Unit(text, md, frozenset(content_terms(text))))
+        units.append(Unit(text, md, frozenset(content_terms(text)), item))
     return units
 
 
@@ -43,7 +46,9 @@ def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, flo
     chosen = [start]
     length = len(units[start].text)
     for i in range(start + 1, len(units)):
-        if length + len(units[i].text) > max_chars or (i > best and scores[i] == 0 and length >= max_chars // 2):
+        same_list = units[i].item and units[i - 1].item
+        if length + len(units[i].text) > max_chars or (
+                i > best and scores[i] == 0 and not same_list and length >= max_chars // 2):
             break
         chosen.append(i)
         length += len(units[i].text)

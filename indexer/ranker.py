@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
+from indexer.definitions import Definitions
 from indexer.model import Section
 from indexer.spelling import SpellingCorrector
 from indexer.text import Analyzer, Synonyms, sentences
@@ -28,6 +29,7 @@ class RankerParams:
     body_weight: float = 0.4
     passage_weight: float = 0.25
     passage_lines: int = 2
+    definition_weight: float = 0.2
     k1: float = 1.0
     b_title: float = 0.3
     b_body: float = 0.5
@@ -107,6 +109,7 @@ class Ranker:
         self.body = FieldIndex(analyzer, p.k1, p.b_body)
         self.passages = FieldIndex(analyzer, p.k1, p.b_body)
         self.passage_starts: np.ndarray | None = None
+        self.definitions = Definitions()
         self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
 
     @property
@@ -126,6 +129,7 @@ class Ranker:
             texts, owners = passage_windows(sections, self.params.passage_lines)
             self.passages.fit_transform_counts(texts)
             self.passage_starts = np.searchsorted(owners, np.arange(len(sections)))
+        self.definitions.fit(sections)
         self.spelling.fit(titles + bodies)
         return self
 
@@ -144,6 +148,9 @@ class Ranker:
         if self.passage_starts is not None:
             per_passage = self.passages.scores(terms)
             total += p.passage_weight * np.maximum.reduceat(per_passage, self.passage_starts)
+        defines = self.definitions.scores(question) if p.definition_weight > 0 else None
+        if defines is not None:
+            total += p.definition_weight * defines
         return total
 
     def describe(self) -> dict:
