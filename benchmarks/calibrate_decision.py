@@ -27,24 +27,17 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval_kb  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
-SITE = "https://ctopendata.github.io/open-data-handbook"
 IN_SCOPE_COST = 3.0      # wrongly escalating an in-scope question is this many times worse
 CLOSEST_PERCENTILE = 25  # "reasonable" closest sections score at least this percentile of in-scope top scores
 ANSWER_PY = REPO / "bot" / "answer.py"
 
 
 def build_eval_index(shared: Path, workdir: Path):
-    from indexer.build import build
-
-    sources = workdir / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "handbook"\npath = "{shared / "handbook" / "2025-07"}"\nsite = "{SITE}"\n\n'
-        f'[[source]]\nname = "faq"\npath = "{REPO / "knowledge" / "faq.md"}"\nsite = "{SITE}"\n', encoding="utf-8")
-    result = build(sources, workdir / "index", workdir / "cache", synonyms_file=REPO / "knowledge" / "synonyms.txt")
-    if not result.ok:
-        raise SystemExit(f"eval index build failed: {result.problems}")
-    return result.index
+    return eval_kb.build_eval_index(shared, workdir).index
 
 
 def load_jsonl(path: Path) -> list[dict]:

@@ -29,22 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval_kb  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 SITE = "https://ctopendata.github.io/open-data-handbook"
 MAX_WRONG_ESCALATION = 0.05
 
 
 def build_index(shared: Path, work: Path):
-    from indexer.build import build
-
-    sources = work / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "handbook"\npath = "{shared / "handbook" / "2025-07"}"\nsite = "{SITE}"\n\n'
-        f'[[source]]\nname = "faq"\npath = "{REPO / "knowledge" / "faq.md"}"\nsite = "{SITE}"\n', encoding="utf-8")
-    result = build(sources, work / "index", work / "cache", synonyms_file=REPO / "knowledge" / "synonyms.txt")
-    if not result.ok:
-        raise SystemExit(f"index build failed: {result.problems}")
-    return work / "index", result.index
+    return work / "index", eval_kb.build_eval_index(shared, work).index
 
 
 # ----------------------------------------------------------------------------- baselines with scores

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,15 +31,8 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def handbook_index(tmp_path_factory):
     """Index of the eval knowledge base: the 2025-07 handbook + the seed FAQ."""
-    from indexer.build import build
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from eval_kb import build_eval_index
 
-    handbook = require_shared("handbook", "2025-07")
-    faq = REPO / "knowledge" / "faq.md"
-    tmp = tmp_path_factory.mktemp("kb")
-    sources = tmp / "sources.toml"
-    sources.write_text(
-        f'[[source]]\nname = "handbook"\npath = "{handbook}"\nsite = "{SITE}"\n\n'
-        f'[[source]]\nname = "faq"\npath = "{faq}"\nsite = "{SITE}"\n', encoding="utf-8")
-    result = build(sources, tmp / "index", tmp / "cache", synonyms_file=REPO / "knowledge" / "synonyms.txt")
-    assert result.ok, result.problems
-    return result.index
+    require_shared("handbook", "2025-07")
+    return build_eval_index(SHARED, tmp_path_factory.mktemp("kb")).index
