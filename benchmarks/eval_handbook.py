@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_kb  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SITE = "https://ctopendata.github.io/open-data-handbook"
 MAX_WRONG_ESCALATION = 0.05
 
 

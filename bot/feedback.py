@@ -4,14 +4,17 @@ Stored per turn: the question, the decision, the top section URL, a timestamp an
 hash of the user id (no names, no emails). Votes reference a turn. ``report()`` lists the questions
 that were escalated or voted down, most frequent first, for the handbook team to close gaps.
 
-The interface is synchronous and small; the bot calls it through ``asyncio.to_thread``. A server
-database implements the same ``FeedbackStore`` protocol (see ``bot/feedback_postgres.py``).
+The interface is synchronous and small. A turn's id is made with the ``TurnRecord`` (so the answer card
+can carry it before the row is written); the bot hands records to ``bot/recorder.py``, which writes
+them off the reply path. A server database implements the same ``FeedbackStore`` protocol (see
+``bot/feedback_postgres.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -22,6 +25,7 @@ class TurnRecord:
     top_url: str | None
     user_hash: str | None      # salted hash, never the raw id
     conversation_type: str     # "channel" | "groupChat" | "personal" | "cli" ...
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex)   # the stored turn's id
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class ReportRow:
 
 class FeedbackStore(Protocol):
     def record_turn(self, record: TurnRecord) -> str:
-        """Store a turn; return its id (used by vote buttons)."""
+        """Store a turn under ``record.turn_id``; return that id (used by vote buttons)."""
 
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
         """Store "up" or "down" for a turn; False when the turn id is unknown. A user's later vote on the

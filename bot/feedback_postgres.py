@@ -11,7 +11,6 @@ serialised by a lock; a dropped connection is reopened once and the call retried
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import timezone
 
 import psycopg
@@ -98,7 +97,7 @@ class PostgresFeedbackStore:
                 return fn(self._connect())
 
     def record_turn(self, record: TurnRecord) -> str:
-        turn_id = uuid.uuid4().hex
+        turn_id = record.turn_id
         self._run(lambda c: c.execute(
             "INSERT INTO handbook_turns (id, question, question_norm, decision, top_url, user_hash,"
             " conversation_type) VALUES (%s, %s, %s, %s, %s, %s, %s)",
