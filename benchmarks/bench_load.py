@@ -6,23 +6,28 @@ each in its own personal chat, sending messages in a closed loop (send, wait for
 next) until N messages were answered. The bot under test runs in its own process(es) (``--workers W``
 shares one port with SO_REUSEPORT), so its CPU time can be read from ``/proc/<pid>/stat``.
 
-Reported per target: messages/s, latency p50/p99 from the POST to /api/messages until the reply
-message reached the connector, errors (non-2xx from the bot, or no reply within the timeout),
-CPU ms per message (process user+system time / messages: noise from the load generator matters
-less than with wall time) and peak RSS (VmHWM). The last table compares per-message CPU with the
-echo bot's.
+Each server loads everything (the bot: its index) before it listens and prints "ready"; the
+benchmark starts only when every worker is ready. Reported per target: messages/s, latency p50/p99
+from the POST to /api/messages until the reply message reached the connector, errors (non-2xx from
+the bot, no reply within the timeout, or a reply that is not the expected one: the echo, or the
+bot's answer card), CPU ms per message (the server processes' user+system time / messages: noise
+from the load generator matters less than with wall time), server and client CPU as % of one core
+(is a core saturated? on a small machine the load generator competes with the workers), Bot
+Connector calls per message, and peak RSS (VmHWM). The last table compares per-message CPU with
+the echo bot's.
 
 Targets:
 - ``echo``       the Bot Framework echo sample: CloudAdapter + ConfigurationBotFrameworkAuthentication
                  + aiohttp, nothing else (written here, in ``_serve_echo``);
 - ``bot``        handbook-bot's ``create_app`` as served by ``python -m bot serve`` (search, decision,
-                 feedback store, typing indicator + Adaptive Card: two connector calls per message);
+                 feedback store, Adaptive Card; a typing indicator too when an answer takes longer
+                 than ``TYPING_DELAY_SECONDS``);
 - ``bot-stock``  the same bot with the SDK's own per-turn client construction (bot/fast_connector.py
                  switched off), to show what the cached clients buy.
 
     python benchmarks/bench_load.py [-n 3000] [-c 32] [--workers 1] [--targets echo,bot,bot-stock]
     python benchmarks/bench_load.py -c 200 -n 4000            # zero errors at 200 conversations
-    python benchmarks/bench_load.py --workers 2 --targets bot  # scaling on the machine's cores
+    python benchmarks/bench_load.py --workers 2 --targets bot  # scaling on the machine's cores (shared SQLite)
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ QUESTIONS = [
     "how do I add metadata to my dataset",
 ]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+CARD = "application/vnd.microsoft.card.adaptive"
 
 
 # ----------------------------------------------------------------------------- servers under test
@@ -87,31 +93,51 @@ def _serve_echo(port: int) -> None:
 
     app = web.Application()
     app.router.add_post("/api/messages", messages)
-    web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, print=None, access_log=None)
+    _serve(app, port)
 
 
 def _serve_bot(port: int, index: str, db: str, stock: bool) -> None:
     import logging
 
     from bot.app import ADAPTER, create_app
+    from bot.index_holder import IndexHolder
     from bot.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(host="127.0.0.1", port=port, index_dir=Path(index), feedback_db=Path(db), reload_seconds=0)
-    app = create_app(settings, build_if_missing=False, watch=False)
+    holder = IndexHolder(settings.index_dir)
+    holder.load_initial(build_if_missing=False)   # before listening: never measure "still loading" replies
+    app = create_app(settings, holder=holder, build_if_missing=False, watch=False)
     if stock:   # undo bot/fast_connector.py: the SDK builds its clients on every turn again
         adapter = app[ADAPTER]
         inner = getattr(adapter.bot_framework_authentication, "inner", None)
         if inner is not None:
             adapter.bot_framework_authentication = inner
-    web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, print=None, access_log=None)
+    _serve(app, port)
+
+
+def _serve(app: web.Application, port: int) -> None:
+    """Serve on loopback (SO_REUSEPORT, like deploy/serve.py); print "ready" once listening; stop on SIGTERM."""
+    import signal
+
+    async def serve() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, reuse_port=True).start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        print("ready", flush=True)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(serve())
 
 
 # ----------------------------------------------------------------------------- stub connector
 @dataclass
 class Connector:
     waiting: dict = field(default_factory=dict)    # reply_to_id -> Future set when the reply message arrives
-    received: int = 0
+    received: int = 0                              # every POST (typing indicators too)
 
     def app(self) -> web.Application:
         ids = itertools.count(1)
@@ -122,7 +148,7 @@ class Connector:
             if body.get("type") == "message":
                 future = self.waiting.get(request.match_info.get("reply_to_id") or body.get("replyToId"))
                 if future is not None and not future.done():
-                    future.set_result(time.perf_counter())
+                    future.set_result((time.perf_counter(), body))
             return web.json_response({"id": f"r{next(ids)}"})
 
         app = web.Application()
@@ -160,9 +186,17 @@ def _activity(service_url: str, user: int, seq: int, text: str) -> dict:
     }
 
 
+def _expected(target: str, reply: dict) -> bool:
+    """The reply each server must send: the echo, or the bot's answer card (not "still loading", not an error)."""
+    if target == "echo":
+        return str(reply.get("text", "")).startswith("Echo: ")
+    return any(a.get("contentType") == CARD for a in reply.get("attachments") or [])
+
+
 async def _drive(port: int, service_url: str, connector: Connector, n: int, concurrency: int,
-                 timeout: float, tag: str) -> tuple[list[float], int, float]:
-    """Closed loop: ``concurrency`` users until ``n`` messages were sent. Returns latencies, errors, seconds."""
+                 timeout: float, tag: str, target: str) -> tuple[list[float], int, float]:
+    """Closed loop: ``concurrency`` users until ``n`` messages were sent. Returns latencies, errors, seconds.
+    An error is a non-2xx answer, no reply within ``timeout``, or a reply that is not the expected one."""
     url = f"http://127.0.0.1:{port}/api/messages"
     counter = itertools.count()
     latencies: list[float] = []
@@ -186,7 +220,10 @@ async def _drive(port: int, service_url: str, connector: Connector, n: int, conc
                         if response.status >= 300:
                             errors += 1
                             continue
-                    done = await asyncio.wait_for(future, timeout)
+                    done, reply = await asyncio.wait_for(future, timeout)
+                    if not _expected(target, reply):
+                        errors += 1
+                        continue
                     latencies.append(done - start)
                 except (asyncio.TimeoutError, aiohttp.ClientError):
                     errors += 1
@@ -205,37 +242,39 @@ def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-async def _wait_port(port: int, procs: list[subprocess.Popen], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            raise RuntimeError("a server under test exited at start-up")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port} after {seconds}s")
+async def _wait_ready(procs: list[subprocess.Popen], logs: list[Path], seconds: float = 120) -> None:
+    """Wait until every worker printed "ready" (index loaded, port bound); fail with its log if one exits."""
+    async def one(proc: subprocess.Popen, log: Path) -> None:
+        line = await asyncio.to_thread(proc.stdout.readline)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"a server under test did not start:\n{log.read_text()[-3000:]}")
+
+    await asyncio.wait_for(asyncio.gather(*(one(p, log) for p, log in zip(procs, logs))), seconds)
+
+
+def _client_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 async def run_target(target: str, args, service_url: str, connector: Connector, index: str, tmp: str) -> dict:
     port = _free_port()
-    procs = []
+    db = os.path.join(tmp, f"feedback-{target}.sqlite3")   # one store shared by the workers, as deploy/serve.py
+    procs, logs = [], []
     for w in range(args.workers):
-        cmd = [sys.executable, __file__, "--serve", target, "--port", str(port), "--index", index,
-               "--db", os.path.join(tmp, f"feedback-{target}-{w}.sqlite3")]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        cmd = [sys.executable, __file__, "--serve", target, "--port", str(port), "--index", index, "--db", db]
+        logs.append(Path(tmp) / f"{target}-{w}.log")
+        with logs[-1].open("wb") as log:
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log))
     try:
-        await _wait_port(port, procs)
-        if target != "echo":   # let every worker load its index (one POST hits one worker at a time)
-            await asyncio.sleep(1.0)
+        await _wait_ready(procs, logs)
         await _drive(port, service_url, connector, args.warmup, min(args.concurrency, args.warmup), args.timeout,
-                     f"{target}-warm")
-        cpu0 = sum(_cpu_seconds(p.pid) for p in procs)
+                     f"{target}-warm", target)
+        cpu0, client0, calls0 = sum(_cpu_seconds(p.pid) for p in procs), _client_cpu_seconds(), connector.received
         latencies, errors, seconds = await _drive(port, service_url, connector, args.messages, args.concurrency,
-                                                  args.timeout, target)
+                                                  args.timeout, target, target)
         cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu0
+        client, calls = _client_cpu_seconds() - client0, connector.received - calls0
         answered = len(latencies)
         return {
             "target": target, "workers": args.workers, "concurrency": args.concurrency, "messages": args.messages,
@@ -244,6 +283,9 @@ async def run_target(target: str, args, service_url: str, connector: Connector, 
             "p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
             "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
             "cpu_ms_per_msg": round(cpu * 1000 / max(1, answered), 3),
+            "server_cpu_pct": round(100 * cpu / seconds),        # 100 = one core busy; workers summed
+            "client_cpu_pct": round(100 * client / seconds),     # this process: simulated users + stub connector
+            "calls_per_msg": round(calls / max(1, answered), 2),  # Bot Connector POSTs per message
             "peak_rss_mb": round(max(_peak_rss_mb(p.pid) for p in procs), 1),
         }
     finally:
@@ -254,6 +296,7 @@ async def run_target(target: str, args, service_url: str, connector: Connector, 
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+            p.stdout.close()
 
 
 def _build_index(tmp: str, sources: str | None) -> str:
@@ -267,7 +310,7 @@ def _build_index(tmp: str, sources: str | None) -> str:
 
 def _print_table(rows: list[dict]) -> None:
     cols = ["target", "workers", "concurrency", "answered", "errors", "msgs_per_s", "p50_ms", "p99_ms",
-            "cpu_ms_per_msg", "peak_rss_mb"]
+            "cpu_ms_per_msg", "server_cpu_pct", "client_cpu_pct", "calls_per_msg", "peak_rss_mb"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:

@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
     adapter.on_turn_error = on_turn_error
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
     app[SETTINGS], app[HOLDER], app[ADAPTER] = settings, holder, adapter
-    app[BOT] = HandbookBot(holder, store, settings)
+    app[BOT] = bot = HandbookBot(holder, store, settings)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
 
@@ -125,6 +125,8 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if bot.recorder is not None:
+            await asyncio.to_thread(bot.recorder.close)   # writes the feedback still queued
         store.close()
         await auth.close()
 

@@ -14,6 +14,7 @@ the adapter clients from a small per-process cache:
 - tokens are not cached here: a client keeps its ``AppCredentials`` object, which asks MSAL for the
   token on every request (MSAL returns its cached token until shortly before expiry, then fetches a
   new one), so refresh works as with the stock SDK;
+- request bodies are built by ``bot/lean_serializer.py`` (same JSON as msrest, far less work);
 - the cache is an LRU of ``max_clients`` entries (service URLs come from requests; in local mode
   anyone can send one), and ``close()`` closes the clients' HTTP sessions at shutdown.
 
@@ -46,6 +47,8 @@ from msrest.exceptions import ClientRequestError
 from msrest.pipeline import AsyncHTTPPolicy, AsyncHTTPSender, AsyncPipeline, Response
 from msrest.pipeline.universal import RawDeserializer
 from msrest.universal_http.aiohttp import AioHttpClientResponse
+
+from bot.lean_serializer import use_lean_serializer
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,7 @@ class CachingConnectorFactory(ConnectorFactory):
         client = await self.inner.create(service_url, audience)
         if self.aiohttp_transport:
             use_aiohttp_transport(client)
+            use_lean_serializer(client)
         return client
 
 

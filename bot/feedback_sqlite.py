@@ -1,14 +1,15 @@
 """SQLite implementation of ``bot.feedback.FeedbackStore`` (the default store).
 
-One file (path configurable), WAL journal, a busy timeout, and a short-lived connection per
-operation, so several threads and several processes can share it; it survives restarts. Writes use
-``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing.
+One file (path configurable), WAL journal, a busy timeout, and one connection per thread, kept open
+(opening one costs more than an insert), so several threads and several processes can share the
+file; it survives restarts. Writes use ``BEGIN IMMEDIATE`` so concurrent writers queue instead of
+failing; ``record_turns`` writes a batch in one transaction (bot/recorder.py uses it).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import uuid
+import threading
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,57 +70,92 @@ class SQLiteFeedbackStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []   # every thread's connection
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
         db.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    def _write(self, sql: str, params: tuple) -> int:
-        with closing(self._connect()) as db:
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use; those of finished threads are closed)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            with self._lock:
+                alive = [(t, c) for t, c in self._open if t.is_alive()]
+                for _, old in set(self._open) - set(alive):
+                    old.close()
+                self._open = alive + [(threading.current_thread(), db)]
+        return db
+
+    def _write(self, fn) -> int:
+        db = self._db()
+        try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                count = db.execute(sql, params).rowcount
+                count = fn(db).rowcount
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return count
+        except sqlite3.Error:
+            self._drop(db)   # start the next call on a fresh connection
+            raise
+        return count
+
+    def _drop(self, db: sqlite3.Connection) -> None:
+        self._local.db = None
+        with self._lock:
+            self._open = [p for p in self._open if p[1] is not db]
+        db.close()
 
     def record_turn(self, record: TurnRecord) -> str:
-        turn_id = uuid.uuid4().hex
-        self._write("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (turn_id, _now(), record.question, normalise_question(record.question), record.decision,
-                     record.top_url, record.user_hash, record.conversation_type))
-        return turn_id
+        self.record_turns([record])
+        return record.turn_id
+
+    def record_turns(self, records: list[TurnRecord]) -> None:
+        """Store several turns in one transaction."""
+        at = _now()
+        rows = [(r.turn_id, at, r.question, normalise_question(r.question), r.decision, r.top_url, r.user_hash,
+                 r.conversation_type) for r in records]
+        if rows:
+            self._write(lambda db: db.executemany("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
 
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
         if vote not in ("up", "down"):
             raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
-        count = self._write(
+        count = self._write(lambda db: db.execute(
             "INSERT INTO votes (turn_id, voter, vote, voted_at) SELECT id, ?, ?, ? FROM turns WHERE id = ? "
             "ON CONFLICT (turn_id, voter) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-            (user_hash or "", vote, _now(), str(turn_id)))
+            (user_hash or "", vote, _now(), str(turn_id))))
         return count > 0
 
     def report(self, limit: int = 50) -> list[ReportRow]:
-        with closing(self._connect()) as db:
-            rows = db.execute(_REPORT, (int(limit),)).fetchall()
+        rows = self._db().execute(_REPORT, (int(limit),)).fetchall()
         return [ReportRow(q, n, int(esc or 0), int(down or 0), last, top) for q, n, esc, down, last, top in rows]
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""
-        with closing(self._connect()) as db:
-            db.row_factory = sqlite3.Row
-            row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
-            if row is None:
-                return None
-            votes = db.execute("SELECT voter, vote FROM votes WHERE turn_id = ?", (turn_id,)).fetchall()
-        return {**dict(row), "votes": {v["voter"]: v["vote"] for v in votes}}
+        db = self._db()
+        cursor = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,))
+        names = [c[0] for c in cursor.description]
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        votes = db.execute("SELECT voter, vote FROM votes WHERE turn_id = ?", (turn_id,)).fetchall()
+        return {**dict(zip(names, row)), "votes": dict(votes)}
 
     def close(self) -> None:
-        """Nothing held open between operations."""
+        """Close every thread's connection (a later call opens a new one)."""
+        with self._lock:
+            open_, self._open = self._open, []
+        for _, db in open_:
+            db.close()
+        self._local = threading.local()

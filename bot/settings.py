@@ -40,6 +40,7 @@ class Settings:
     send_retries: int = 4              # CONNECTOR_RETRIES: extra attempts for a failed send
     retry_base_seconds: float = 0.5    # CONNECTOR_RETRY_BASE_SECONDS: first backoff, doubled each time
     retry_max_seconds: float = 20.0    # longest wait, also the cap on Retry-After
+    typing_delay_seconds: float = 0.4  # TYPING_DELAY_SECONDS: show "typing" when an answer takes longer
     sdk: dict = field(default_factory=dict)   # TO_BOT_FROM_* and other SDK configuration passthrough
 
     @property
@@ -95,5 +96,6 @@ class Settings:
             reload_seconds=num("INDEX_RELOAD_SECONDS", 10.0),
             send_retries=num("CONNECTOR_RETRIES", 4, int),
             retry_base_seconds=num("CONNECTOR_RETRY_BASE_SECONDS", 0.5),
+            typing_delay_seconds=num("TYPING_DELAY_SECONDS", 0.4),
             sdk={k: env[k] for k in _SDK_PASSTHROUGH if env.get(k)},
         )

@@ -5,7 +5,8 @@ Bot Framework SDK.
   (the SDK replies to the incoming activity's id); group and personal chats too;
 - the mention is removed with ``TurnContext.remove_recipient_mention``; an empty message or one that
   is only a mention gets the help card; the bot's own messages are ignored;
-- a typing indicator is sent before searching; greetings / thanks / help need no search;
+- a typing indicator is sent when the answer is not ready after ``settings.typing_delay_seconds``
+  (bot/pacing.py); greetings / thanks / help need no search;
 - welcome card when the bot is added to a team, chat or personal scope;
 - card actions arrive as ``Action.Submit`` messages (``value``) or ``adaptiveCard/action`` invokes:
   👍 / 👎 votes (👎 also offers the DAPA hand-off) and example questions.
@@ -15,7 +16,6 @@ Logs carry no personal data: decision, conversation type, hashed user id, timing
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -26,8 +26,10 @@ from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_da
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
 from bot import cards
-from bot.answer import ESCALATE, SMALL_TALK, Decision, clean_question, decide
+from bot.answer import ESCALATE, SMALL_TALK, Decision, clean_question
 from bot.feedback import FeedbackStore, TurnRecord, hash_user
+from bot.pacing import Decider, Typing
+from bot.recorder import Recorder
 
 log = logging.getLogger(__name__)
 LOADING = "I'm still loading the handbook. Please ask again in a minute."
@@ -38,6 +40,8 @@ class HandbookBot(TeamsActivityHandler):
 
     def __init__(self, holder, store: FeedbackStore | None, settings) -> None:
         self.holder, self.store, self.settings = holder, store, settings
+        self.recorder = Recorder(store) if store is not None else None
+        self.decide = Decider()
 
     # ------------------------------------------------------------------ messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -61,18 +65,19 @@ class HandbookBot(TeamsActivityHandler):
         if index is None:
             await turn_context.send_activity(MessageFactory.text(LOADING))
             return
-        try:
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
-        except Exception as exc:   # a lost typing indicator is not worth failing the answer
-            log.warning("typing indicator not delivered (%s)", type(exc).__name__)
         started = time.perf_counter()
-        decision: Decision = await asyncio.to_thread(decide, text, index, self.settings.max_question_chars)
+        typing = Typing(lambda: turn_context.send_activity(Activity(type=ActivityTypes.typing)),
+                        self.settings.typing_delay_seconds)
+        try:
+            decision: Decision = await self.decide(text, index, self.settings.max_question_chars)
+        finally:
+            await typing.stop()
         if decision.kind in SMALL_TALK:
             reply = cards.help_reply() if decision.kind == "help" else cards.small_talk(decision.kind)
             await self._send(turn_context, reply)
             return
         user = self._user_hash(turn_context)
-        turn_id = await self._record(decision, user, _conversation_type(turn_context.activity))
+        turn_id = self._record(decision, user, _conversation_type(turn_context.activity))
         log.info("answered: decision=%s reason=%s conversation=%s user=%s top=%s truncated=%s in %.0f ms",
                  decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
                  decision.best.section.url if decision.best else None, decision.truncated,
@@ -141,22 +146,19 @@ class HandbookBot(TeamsActivityHandler):
         user_id = (sender.aad_object_id or sender.id) if sender else None
         return hash_user(user_id, self.settings.user_hash_salt)
 
-    async def _record(self, decision: Decision, user: str | None, conversation_type: str) -> str | None:
-        if self.store is None:
+    def _record(self, decision: Decision, user: str | None, conversation_type: str) -> str | None:
+        """Queue the turn for the feedback store (bot/recorder.py); its id goes on the vote buttons."""
+        if self.recorder is None:
             return None
-        record = TurnRecord(decision.question, decision.kind, decision.best.section.url if decision.best else None,
-                            user, conversation_type)
-        try:
-            return await asyncio.to_thread(self.store.record_turn, record)
-        except Exception as exc:   # feedback must never cost the answer
-            log.error("feedback store: could not record turn (%s)", type(exc).__name__)
-            return None
+        return self.recorder.record_turn(TurnRecord(
+            decision.question, decision.kind, decision.best.section.url if decision.best else None, user,
+            conversation_type))
 
     async def _vote(self, turn_id: str, vote: str, user: str | None) -> bool:
-        if self.store is None:
+        if self.recorder is None:
             return False
         try:
-            return await asyncio.to_thread(self.store.record_vote, turn_id, vote, user)
+            return await self.recorder.record_vote(turn_id, vote, user)
         except Exception as exc:
             log.error("feedback store: could not record vote (%s)", type(exc).__name__)
             return False
@@ -183,11 +185,11 @@ def _mentions_bot(activity: Activity) -> bool:
 
 def _where(activity: Activity) -> str | None:
     """Where a question was asked, for the DAPA e-mail: "Team › Channel" (names when Teams sends them)."""
+    kind = _conversation_type(activity)
     try:
-        data = teams_get_channel_data(activity) if activity.channel_data else None
+        data = teams_get_channel_data(activity) if activity.channel_data and kind == "channel" else None
     except Exception:
         data = None
-    kind = _conversation_type(activity)
     if data is None or kind != "channel":
         return {"groupChat": "a Teams group chat", "personal": "a Teams personal chat"}.get(kind, "Teams")
     team = (data.team.name or data.team.id) if data.team else None

@@ -5,6 +5,8 @@ Index: the bundled knowledge/ (no ../shared needed). Feedback: a real SQLite fil
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -75,7 +77,6 @@ async def test_channel_mention_gets_threaded_answer_card_with_deep_link(bot, con
     assert reply.conversation_id == activity["conversation"]["id"] and ";messageid=" in reply.conversation_id
     assert reply.reply_to_id == activity["id"]
     assert reply.activity["replyToId"] == activity["id"]
-    assert connector.typing, "a typing indicator is sent while working"
     card = card_of(reply)
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     [open_url, *_] = actions_of(card, "Action.OpenUrl")
@@ -84,6 +85,49 @@ async def test_channel_mention_gets_threaded_answer_card_with_deep_link(bot, con
     assert [v["data"]["vote"] for v in votes] == ["up", "down"]
     assert "Open data roles" in all_text(card) and "steward" in all_text(card).lower()
     assert f"{SITE}/#open-data-roles" in reply.activity["summary"]
+
+
+class GatedIndex:
+    """The real index, whose search waits until ``gate`` is set: an answer that takes as long as the test wants."""
+
+    def __init__(self, index) -> None:
+        self.index, self.gate = index, threading.Event()
+
+    def search(self, *args, **kwargs):
+        assert self.gate.wait(30), "the test never opened the gate"
+        return self.index.search(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.index, name)
+
+
+async def test_typing_indicator_while_a_slow_answer_is_worked_on(aiohttp_client, connector, settings, bundled_index):
+    slow = GatedIndex(bundled_index[1])
+    app = create_app(settings.with_(typing_delay_seconds=0.01), holder=IndexHolder(settings.index_dir, slow),
+                     store=SQLiteFeedbackStore(settings.feedback_db), watch=False)
+    bot = await aiohttp_client(app)
+    activity = personal_message(connector.url, "what is open data?")
+    post = asyncio.create_task(bot.post("/api/messages", json=activity))
+    try:
+        for _ in range(1000):   # the answer is blocked until the gate opens: typing must come first
+            if connector.typing:
+                break
+            await asyncio.sleep(0.01)
+        assert connector.typing and not connector.messages, "typing indicator while the answer is not ready"
+    finally:
+        slow.gate.set()
+    assert (await post).status == 200
+    [typing] = connector.typing
+    [answer] = connector.messages
+    assert connector.sent.index(typing) < connector.sent.index(answer)
+    assert typing.reply_to_id == activity["id"] and typing.conversation_id == activity["conversation"]["id"]
+    assert actions_of(card_of(answer), "Action.OpenUrl")[0]["title"] == "Open in handbook"
+
+
+async def test_fast_answer_needs_no_typing_indicator(aiohttp_client, connector, settings, bundled_index):
+    bot = await start(aiohttp_client, settings.with_(typing_delay_seconds=60), bundled_index)
+    await bot.post("/api/messages", json=personal_message(connector.url, "what is open data?"))
+    assert [s.activity["type"] for s in connector.sent] == ["message"]
 
 
 async def test_channel_message_without_mention_is_ignored(bot, connector):

@@ -4,16 +4,34 @@ tokens are still refreshed. Real app on loopback + stub Bot Connector; no patchi
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from bot_harness import StubConnector, build_bundled, personal_message
-from botbuilder.core import Middleware, TurnContext
-from botframework.connector.auth import ClaimsIdentity, PasswordServiceClientCredentialFactory
+from botbuilder.core import CardFactory, MessageFactory, Middleware, TurnContext
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    CardAction,
+    ChannelAccount,
+    HeroCard,
+    InputHints,
+    Mention,
+    SuggestedActions,
+    TextFormatTypes,
+)
+from botbuilder.schema.teams import TeamsChannelData, TenantInfo
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import ClaimsIdentity, MicrosoftAppCredentials, PasswordServiceClientCredentialFactory
 from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
 from botframework.connector.auth.app_credentials import AppCredentials
+from msrest.serialization import Serializer
 
+from bot import cards
+from bot.answer import decide
 from bot.app import ADAPTER, create_app
 from bot.fast_connector import (
     AioHttpSender,
@@ -23,6 +41,7 @@ from bot.fast_connector import (
 )
 from bot.feedback_sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
+from bot.lean_serializer import LeanSerializer
 from bot.settings import Settings
 
 SCOPE = "https://api.botframework.com"
@@ -73,6 +92,7 @@ async def test_two_turns_reuse_the_same_connector_client(aiohttp_client, connect
     assert isinstance(adapter.bot_framework_authentication, CachingBotFrameworkAuthentication)
     assert adapter.bot_framework_authentication.cache.created == 1
     assert len(connector.messages) == 2     # both answers went out through the one client
+    assert isinstance(first_connector.conversations._serialize, LeanSerializer)
 
 
 def _factory(app_id: str, credentials_factory, login="https://login.microsoftonline.com/botframework.com"):
@@ -164,3 +184,58 @@ async def test_token_reused_until_near_expiry_then_refreshed(aiohttp_server):
                 assert response.http_response.status_code == 200
         assert creds.calls == expected_calls
         assert all(h and h.startswith("Bearer ") for h in seen) and len(seen) == 3
+
+
+# ----------------------------------------------------------------------------- request bodies
+def _outgoing(bundled_index) -> tuple[list[Activity], list[Activity]]:
+    """What the bot sends (every card and text it has, addressed like the SDK does) and odd cases; then
+    activities the lean path hands to msrest."""
+    incoming = Activity().deserialize(personal_message("https://smba.example/amer/", "q"))
+    reference = TurnContext.get_conversation_reference(incoming)
+    index = bundled_index[1]
+    replies = [cards.reply_for(decide(q, index), "turn-id", "a Teams personal chat")
+               for q in ("who is the data steward?", "what is open data?", "who won the game last night?")]
+    replies += [cards.welcome(), cards.help_reply(), cards.small_talk("thanks"), cards.vote_thanks("up")]
+    out = []
+    for reply in replies:
+        activity = (MessageFactory.text(reply.text or reply.summary) if reply.card is None
+                    else MessageFactory.attachment(CardFactory.adaptive_card(reply.card)))
+        activity.summary = reply.summary
+        out.append(activity)
+    out += [Activity(type=ActivityTypes.typing), MessageFactory.text("plain, with \u00e9 and emoji \U0001f600")]
+    odd = MessageFactory.text("odd", input_hint=InputHints.accepting_input)
+    odd.text_format, odd.importance = TextFormatTypes.markdown, "high"
+    odd.timestamp = datetime(2025, 7, 1, 12, 0, 0, 120000, tzinfo=timezone.utc)
+    odd.local_timestamp = datetime(2025, 7, 1, 8, 0, 0, tzinfo=timezone(timedelta(hours=-4)))
+    odd.entities = [Mention(mentioned=ChannelAccount(id="28:bot", name="Bot"), text="<at>Bot</at>", type="mention"),
+                    None]
+    odd.channel_data = {"notification": {"alert": True}, "n": 1, "x": 1.5, "none": None, "list": [1, "a", None]}
+    odd.value = TeamsChannelData(tenant=TenantInfo(id="tenant"))
+    odd.attachments = [CardFactory.hero_card(HeroCard(title="t", buttons=[CardAction(type="imBack", value="v")]))]
+    odd.suggested_actions = SuggestedActions(to=["a"], actions=[CardAction(type="imBack", title="x", value={"a": 1})])
+    out.append(odd)
+    dicts = MessageFactory.text("attachments as dicts: msrest turns them into models first")
+    dicts.attachments = [{"contentType": "text/plain", "content": "x", "unknownKey": 1}]
+    tuples = MessageFactory.text("a tuple in an object field: msrest writes str(tuple)")
+    tuples.channel_data = {"tuple": (1, 2)}
+    for activity in [*out, dicts, tuples]:
+        TurnContext.apply_conversation_reference(activity, reference)
+    return out, [dicts, tuples]
+
+
+def test_lean_serializer_sends_the_same_json_as_msrest(bundled_index):
+    deps = ConnectorClient(MicrosoftAppCredentials("", ""), base_url="https://smba.example/")._serialize.dependencies
+    msrest_body, lean = Serializer(deps).body, LeanSerializer(deps)
+    lean_cases, fallback_cases = _outgoing(bundled_index)
+    for activity in lean_cases + fallback_cases:
+        expected = json.dumps(msrest_body(copy.deepcopy(activity), "Activity"))
+        assert json.dumps(lean.body(copy.deepcopy(activity), "Activity")) == expected
+    for activity in lean_cases:   # these really took the lean path
+        assert json.dumps(lean._model(copy.deepcopy(activity))) == json.dumps(msrest_body(activity, "Activity"))
+    for activity in fallback_cases:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the lean path gives up with
+            lean._model(copy.deepcopy(activity))
+    with pytest.raises(Exception) as lean_error:   # what msrest rejects, it still rejects
+        lean.body(None, "Activity")
+    with pytest.raises(type(lean_error.value)):
+        msrest_body(None, "Activity")

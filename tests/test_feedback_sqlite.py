@@ -1,4 +1,5 @@
-"""SQLite feedback store: WAL, survives reopen, several processes writing at once, the store factory."""
+"""SQLite feedback store: WAL, survives reopen, several processes writing at once, the store factory;
+and bot/recorder.py, which writes feedback off the reply path."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from bot.feedback import TurnRecord, hash_user, open_store
 from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.recorder import Recorder
 from bot.settings import Settings
 
 
@@ -57,6 +60,7 @@ _WRITER = """
 import sys
 from bot.feedback import TurnRecord
 from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.recorder import Recorder
 store = SQLiteFeedbackStore(sys.argv[1])
 for i in range(40):
     tid = store.record_turn(TurnRecord("shared question", "escalate", None, None, "cli"))
@@ -109,3 +113,60 @@ def test_report_command_prints_most_frequent_first(tmp_path):
     lines = [line for line in out.splitlines()[1:] if line.strip()]
     assert len(lines) == 2 and "github" in lines[0] and lines[0].split()[0] == "3"
     assert "what is open data?" in lines[1] and "answered fine" not in out
+
+
+def test_record_turns_writes_a_batch_under_the_records_ids(tmp_path):
+    store = SQLiteFeedbackStore(tmp_path / "fb.sqlite3")
+    records = [turn(f"batch question {i}", "escalate") for i in range(5)]
+    store.record_turns(records)
+    assert [store.turn(r.turn_id)["question"] for r in records] == [f"batch question {i}" for i in range(5)]
+    assert store.record_turn(TurnRecord("q", "answer", None, None, "cli", turn_id="chosen")) == "chosen"
+    assert store.turn("chosen")["question"] == "q"
+
+
+def test_connections_are_kept_per_thread_and_closed(tmp_path):
+    store = SQLiteFeedbackStore(tmp_path / "fb.sqlite3")
+    store.record_turn(turn("q"))
+    first = store._db()
+    store.record_turn(turn("q2"))
+    assert store._db() is first                      # one connection per thread, kept open
+    other = []
+    worker = threading.Thread(target=lambda: other.append(store._db()))
+    worker.start()
+    worker.join()
+    assert other[0] is not first
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):   # closed...
+        first.execute("SELECT 1")
+    assert len(store.report()) == 0                  # ...and a later call opens a new one
+
+
+async def test_recorder_writes_off_the_caller_in_order_and_flushes_on_close(tmp_path):
+    path = tmp_path / "fb.sqlite3"
+    recorder = Recorder(SQLiteFeedbackStore(path))
+    record = turn("asked just now", "escalate")
+    assert recorder.record_turn(record) == record.turn_id          # returns at once, with the record's id
+    assert await recorder.record_vote(record.turn_id, "down", "u1") is True   # queued after the turn: found
+    assert await recorder.record_vote("no-such-turn", "down", "u1") is False
+    late = [recorder.record_turn(turn(f"queued {i}")) for i in range(50)]
+    recorder.close()
+    again = SQLiteFeedbackStore(path)
+    assert all(again.turn(t) for t in late)
+    assert again.turn(record.turn_id)["votes"] == {"u1": "down"}
+
+
+async def test_recorder_survives_a_failing_store(caplog):
+    class Broken:
+        def record_turn(self, record):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def record_vote(self, *args):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    recorder = Recorder(Broken())
+    recorder.record_turn(turn("q"))
+    with pytest.raises(sqlite3.OperationalError):
+        await recorder.record_vote("t", "up", None)
+    recorder.record_turn(turn("q2"))
+    recorder.close()
+    assert "could not record 1 turn(s) (OperationalError)" in caplog.text

@@ -1,0 +1,104 @@
+"""Feedback writes off the reply path: one writer thread per process, in arrival order.
+
+``record_turn`` only queues the record (its id was made with the ``TurnRecord``), so the answer card is
+sent without waiting for the database; the thread writes whatever has queued up in one transaction
+(``record_turns`` when the store has it). A vote goes through the same queue, after the turns queued
+before it, so a vote on a turn this process just answered always finds it; the caller awaits the
+result. ``close()`` writes what is still queued before returning (the app calls it at shutdown).
+A failed write is logged and never reaches the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+
+from bot.feedback import FeedbackStore, TurnRecord
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+class Recorder:
+    def __init__(self, store: FeedbackStore, max_batch: int = 500) -> None:
+        self.store, self.max_batch = store, max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record_turn(self, record: TurnRecord) -> str:
+        self._put(record)
+        return record.turn_id
+
+    async def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._put((turn_id, vote, user_hash, loop, future))
+        return await future
+
+    def close(self) -> None:
+        """Write everything queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join()
+
+    def _put(self, item) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="feedback-writer", daemon=True)
+                    self._thread.start()
+        self._queue.put(item)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get())
+            turns: list[TurnRecord] = []
+            for item in batch:
+                if isinstance(item, TurnRecord):
+                    turns.append(item)
+                    continue
+                self._write_turns(turns)
+                turns = []
+                if item is _STOP:
+                    return
+                self._vote(*item)
+            self._write_turns(turns)
+
+    def _write_turns(self, turns: list[TurnRecord]) -> None:
+        if not turns:
+            return
+        batched = getattr(self.store, "record_turns", None)
+        for chunk in [turns] if batched else [[t] for t in turns]:
+            try:
+                if batched:
+                    batched(chunk)
+                else:
+                    self.store.record_turn(chunk[0])
+            except Exception as exc:   # feedback must never cost the answer
+                log.error("feedback store: could not record %d turn(s) (%s)", len(chunk), type(exc).__name__)
+
+    def _vote(self, turn_id, vote, user_hash, loop, future) -> None:
+        try:
+            result, error = self.store.record_vote(turn_id, vote, user_hash), None
+        except Exception as exc:
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(_settle, future, result, error)
+        except RuntimeError:   # the caller's loop is gone (shutdown): nobody waits for the answer
+            pass
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
