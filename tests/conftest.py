@@ -36,3 +36,22 @@ def handbook_index(tmp_path_factory):
 
     require_shared("handbook", "2025-07")
     return build_eval_index(SHARED, tmp_path_factory.mktemp("kb")).index
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory):
+    """(index dir, Index) of the bundled knowledge/ pages, for the bot's scenario tests."""
+    from bot_harness import build_bundled
+
+    return build_bundled(tmp_path_factory)
+
+
+@pytest.fixture
+async def connector(aiohttp_server):
+    """A stub Bot Connector on loopback that records what the bot sends (see bot_harness)."""
+    from bot_harness import StubConnector
+
+    stub = StubConnector()
+    server = await aiohttp_server(stub.app())
+    stub.url = str(server.make_url("")).rstrip("/")
+    return stub

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from bot_harness import StubConnector, build_bundled, personal_message
+from bot_harness import personal_message
 from botframework.connector.auth import PasswordServiceClientCredentialFactory
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -68,19 +68,6 @@ class _OfflineOutbound(PasswordServiceClientCredentialFactory):
     async def create_credentials(self, app_id, oauth_scope, login_endpoint, validate_authority):
         assert await self.is_valid_app_id(app_id)
         return BasicTokenAuthentication({"access_token": "outbound-test-token"})
-
-
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory):
-    return build_bundled(tmp_path_factory)
-
-
-@pytest.fixture
-async def connector(aiohttp_server):
-    stub = StubConnector()
-    server = await aiohttp_server(stub.app())
-    stub.url = str(server.make_url("")).rstrip("/")
-    return stub
 
 
 @pytest.fixture

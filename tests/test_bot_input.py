@@ -6,25 +6,12 @@ import json
 import re
 
 import pytest
-from bot_harness import StubConnector, build_bundled, card_of, channel_message, personal_message
+from bot_harness import card_of, channel_message, personal_message
 
 from bot.app import create_app
 from bot.feedback_sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory):
-    return build_bundled(tmp_path_factory)
-
-
-@pytest.fixture
-async def connector(aiohttp_server):
-    stub = StubConnector()
-    server = await aiohttp_server(stub.app())
-    stub.url = str(server.make_url("")).rstrip("/")
-    return stub
 
 
 @pytest.fixture

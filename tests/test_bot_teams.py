@@ -13,11 +13,9 @@ import pytest
 from bot_harness import (
     CHANNEL,
     TEAM,
-    StubConnector,
     actions_of,
     all_text,
     bot_added_to_team,
-    build_bundled,
     card_of,
     channel_message,
     execute_invoke,
@@ -33,19 +31,6 @@ from bot.index_holder import IndexHolder
 from bot.settings import Settings
 
 SITE = "https://ctopendata.github.io/open-data-handbook"
-
-
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory):
-    return build_bundled(tmp_path_factory)
-
-
-@pytest.fixture
-async def connector(aiohttp_server):
-    stub = StubConnector()
-    server = await aiohttp_server(stub.app())
-    stub.url = str(server.make_url("")).rstrip("/")
-    return stub
 
 
 @pytest.fixture

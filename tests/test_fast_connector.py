@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from bot_harness import StubConnector, build_bundled, personal_message
+from bot_harness import personal_message
 from botbuilder.core import CardFactory, MessageFactory, Middleware, TurnContext
 from botbuilder.schema import (
     Activity,
@@ -45,19 +45,6 @@ from bot.lean_serializer import LeanSerializer
 from bot.settings import Settings
 
 SCOPE = "https://api.botframework.com"
-
-
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory):
-    return build_bundled(tmp_path_factory)
-
-
-@pytest.fixture
-async def connector(aiohttp_server):
-    stub = StubConnector()
-    server = await aiohttp_server(stub.app())
-    stub.url = str(server.make_url("")).rstrip("/")
-    return stub
 
 
 class RecordClients(Middleware):
