@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,32 @@ SHARED = Path(os.environ.get("HANDBOOK_SHARED", REPO.parent / "shared"))
 SITE = "https://ctopendata.github.io/open-data-handbook"
 
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(message: str):
+    """Skip a test whose prerequisite is missing here; under CI=true a missing prerequisite fails."""
+    if IN_CI:
+        pytest.fail(message + " and CI=true")
+    pytest.skip(message)
+
+
 def require_shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        message = f"{path} is absent (tests that read ../shared need it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " and CI=true")
-        pytest.skip(message)
+        skip_or_fail(f"{path} is absent (tests that read ../shared need it)")
     return path
+
+
+def wait_for(predicate, seconds: float, what: str, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy (returned) or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
+
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 
@@ -88,14 +90,6 @@ def workers(pid: int) -> list[int]:
     return out
 
 
-def wait_for(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_container_start_command_serves_with_several_workers(tmp_path):

@@ -22,16 +22,10 @@ from pathlib import Path
 import pytest
 
 from bot.feedback import ReportRow, TurnRecord
+from conftest import skip_or_fail
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _skip_or_fail(message: str):
-    if IN_CI:
-        pytest.fail(message + " and CI=true")
-    pytest.skip(message)
 
 
 def _sqlite_class():
@@ -70,7 +64,7 @@ def spec(request, tmp_path):
         return
     admin = _admin_url()
     if not admin:
-        _skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
+        skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
     psycopg = pytest.importorskip("psycopg")
     from psycopg.conninfo import make_conninfo
     name = f"handbook_test_{uuid.uuid4().hex[:12]}"

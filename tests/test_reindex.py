@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from conftest import SITE, require_shared
+from conftest import SITE, require_shared, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 REINDEX = REPO / "deploy" / "reindex.py"
@@ -280,14 +280,6 @@ def bot_module():
         pytest.skip(f"the bot's web app (bot/app.py) is not importable yet: {exc}")
 
 
-def wait_for(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def health(base: str) -> dict | None:

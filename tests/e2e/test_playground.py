@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import REPO, SITE, require_shared
+from conftest import REPO, SITE, require_shared, skip_or_fail
 
 pytestmark = pytest.mark.e2e
 HERE = Path(__file__).resolve().parent
@@ -49,9 +49,7 @@ def _missing() -> str | None:
 def run(tmp_path_factory) -> dict:
     problem = _missing()
     if problem:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(problem + " (CI=true)")
-        pytest.skip(problem)
+        skip_or_fail(problem)
     handbook = require_shared("handbook", "2025-07")
     from indexer.build import build
 
