@@ -52,6 +52,15 @@ class FeedbackStore(Protocol):
     def close(self) -> None: ...
 
 
+ESCALATED_DECISIONS = ("escalate", "handoff")   # both hand the question to DAPA: the report lists them
+VOTES = ("up", "down")
+
+
+def normalise_question(text: str) -> str:
+    """Case- and space-folded question text: the key the report groups repeats by."""
+    return " ".join(text.split()).casefold()
+
+
 def hash_user(user_id: str | None, salt: str) -> str | None:
     """Salted SHA-256 of a channel user id, or None; the raw id is never stored."""
     if not user_id:

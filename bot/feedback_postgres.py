@@ -15,11 +15,9 @@ from datetime import timezone
 
 import psycopg
 
-from bot.feedback import ReportRow, TurnRecord
+from bot.feedback import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
 
 SCHEMA_LOCK_KEY = 0x68616E64  # pg_advisory_xact_lock key: "hand"
-ESCALATED = ("escalate", "handoff")   # as the SQLite store: both reach DAPA
-VOTES = ("up", "down")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handbook_turns (
@@ -57,11 +55,6 @@ GROUP BY question_norm
 ORDER BY count(*) DESC, max(created_at) DESC, question_norm
 LIMIT %(limit)s
 """
-
-
-def normalise_question(text: str) -> str:
-    """Case- and space-folded question text: the key the report groups by."""
-    return " ".join(text.lower().split())
 
 
 class PostgresFeedbackStore:
@@ -117,7 +110,7 @@ class PostgresFeedbackStore:
 
     def report(self, limit: int = 50) -> list[ReportRow]:
         rows = self._run(lambda c: c.execute(
-            REPORT, {"escalated": list(ESCALATED), "limit": limit}).fetchall())
+            REPORT, {"escalated": list(ESCALATED_DECISIONS), "limit": limit}).fetchall())
         return [ReportRow(question=q, count=int(n), escalated=int(esc), down_votes=int(down),
                           last_seen=last.astimezone(timezone.utc).isoformat(timespec="seconds"),
                           top_url=url)

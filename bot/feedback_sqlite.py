@@ -14,9 +14,8 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.feedback import ReportRow, TurnRecord
+from bot.feedback import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
 
-ESCALATED = ("escalate", "handoff")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
     id                TEXT PRIMARY KEY,
@@ -37,9 +36,10 @@ CREATE TABLE IF NOT EXISTS votes (
     PRIMARY KEY (turn_id, voter)
 );
 """
-_REPORT = """
+_ESCALATED_SQL = ", ".join(f"'{d}'" for d in ESCALATED_DECISIONS)  # constants, not user input
+_REPORT = f"""
 WITH flagged AS (
-    SELECT t.id, t.norm_question, t.asked_at, t.top_url, t.decision IN ('escalate', 'handoff') AS escalated,
+    SELECT t.id, t.norm_question, t.asked_at, t.top_url, t.decision IN ({_ESCALATED_SQL}) AS escalated,
            (SELECT COUNT(*) FROM votes v WHERE v.turn_id = t.id AND v.vote = 'down') AS downs
     FROM turns t
 )
@@ -52,11 +52,6 @@ GROUP BY norm_question
 ORDER BY n DESC, MAX(asked_at) DESC
 LIMIT ?
 """
-
-
-def normalise_question(question: str) -> str:
-    """Case- and space-folded question (groups repeats in the report)."""
-    return " ".join(question.split()).casefold()
 
 
 def _now() -> str:
@@ -129,7 +124,7 @@ class SQLiteFeedbackStore:
             self._write(lambda db: db.executemany("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
 
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
-        if vote not in ("up", "down"):
+        if vote not in VOTES:
             raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
         count = self._write(lambda db: db.execute(
             "INSERT INTO votes (turn_id, voter, vote, voted_at) SELECT id, ?, ?, ? FROM turns WHERE id = ? "
