@@ -27,9 +27,9 @@ from bot.intents import detect_intent
 from indexer.model import Hit
 
 # BEGIN CALIBRATED (written by benchmarks/calibrate_decision.py; do not edit by hand)
-WEIGHTS = {'matched': 2.518, 'top_score': 1.304, 'unknown': -1.137}
-BIAS = -1.534
-ESCALATE_BELOW = -0.317
+WEIGHTS = {'matched': 2.532, 'top_score': 1.323, 'unknown': -1.012}
+BIAS = -1.553
+ESCALATE_BELOW = -0.292
 CLOSEST_MIN_SCORE = 0.298
 # END CALIBRATED
 

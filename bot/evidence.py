@@ -9,12 +9,9 @@ terms that the best hits do not contain.
 
 from __future__ import annotations
 
-import math
-import weakref
 from dataclasses import dataclass
 
 from indexer.model import Hit
-from indexer.text import content_terms
 
 
 @dataclass(frozen=True)
@@ -32,48 +29,17 @@ class Evidence:
         return {"matched": self.matched, "top_score": self.top_score, "unknown": self.unknown}
 
 
-class _TermStats:
-    """Document frequencies of content terms over an index's sections (built once per index)."""
-
-    def __init__(self, index) -> None:
-        self.section_terms: dict[str, frozenset[str]] = {}
-        df: dict[str, int] = {}
-        for s in index.sections:
-            terms = frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
-            self.section_terms[s.id] = terms
-            for t in terms:
-                df[t] = df.get(t, 0) + 1
-        self.n = max(1, len(index.sections))
-        self.df = df
-
-    def idf(self, term: str) -> float:
-        return math.log((self.n + 1) / (self.df.get(term, 0) + 1)) + 1.0
-
-
-_stats: dict[int, tuple[weakref.ref, _TermStats]] = {}
-
-
-def term_stats(index) -> _TermStats:
-    entry = _stats.get(id(index))
-    if entry is None or entry[0]() is not index:
-        for key in [k for k, (ref, _) in _stats.items() if ref() is None]:
-            del _stats[key]
-        entry = (weakref.ref(index), _TermStats(index))
-        _stats[id(index)] = entry
-    return entry[1]
-
-
 def gather(index, question: str, hits: list[Hit], depth: int = 3) -> Evidence:
     """Evidence for ``question`` given its ranked ``hits`` (best first)."""
-    stats = term_stats(index)
     terms, known = index.query_coverage(question)
     terms, known_set = list(dict.fromkeys(terms)), set(known)
-    total = sum(stats.idf(t) for t in terms) or 1.0
-    unknown = sum(stats.idf(t) for t in terms if t not in known_set) / total
+    idf = {t: index.term_idf(t) for t in terms}
+    total = sum(idf.values()) or 1.0
+    unknown = sum(idf[t] for t in terms if t not in known_set) / total
     matched = 0.0
     for hit in hits[:depth]:
-        present = stats.section_terms.get(hit.section.id, frozenset())
-        matched = max(matched, sum(stats.idf(t) for t in terms if t in present) / total)
+        present = index.section_terms(hit.position)
+        matched = max(matched, sum(idf[t] for t in terms if t in present) / total)
     top = hits[0].score if hits else 0.0
     second = hits[1].score if len(hits) > 1 else 0.0
     return Evidence(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 import shutil
@@ -78,8 +79,24 @@ class Index:
             if scores[i] <= 0:
                 break
             md, plain = best_passage(self._units(int(i)), terms, self._idf())
-            hits.append(Hit(self.sections[int(i)], float(scores[i]), md, plain))
+            hits.append(Hit(self.sections[int(i)], float(scores[i]), md, plain, int(i)))
         return hits
+
+    def term_idf(self, term: str) -> float:
+        """Smoothed inverse document frequency of a content stem over the sections' body text;
+        a term no section uses gets the largest value."""
+        col = self.ranker.vocabulary.get(term)
+        matrix = self.ranker.body.matrix
+        df = 0 if col is None else int(matrix.indptr[col + 1] - matrix.indptr[col])
+        return math.log((len(self.sections) + 1) / (df + 1)) + 1.0
+
+    def section_terms(self, i: int) -> frozenset[str]:
+        """Content stems of section ``i`` (breadcrumb, heading and text)."""
+        cache = self.__dict__.setdefault("_terms_cache", {})
+        if i not in cache:
+            s = self.sections[i]
+            cache[i] = frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
+        return cache[i]
 
     def _units(self, i: int) -> list[Unit]:
         cache = self.__dict__.setdefault("_units_cache", {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Hit:
     score: float
     passage: str
     passage_text: str = ""
-    signals: dict = field(default_factory=dict, compare=False)
+    position: int = -1         # the section's row in the index (Index.section_terms etc.)
 
     def to_json(self) -> dict:
         return {
