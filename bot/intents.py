@@ -29,7 +29,8 @@ _HANDOFF = re.compile(
 _ACTION = re.compile(
     r"\b(give|grant|get|add|assign)\s+(me|us|my\s+\w+|our\s+\w+)\s+(\w+\s+){0,2}(access|permissions?|rights|role|"
     r"privileges?)\b|\b(can|could|would|will)\s+(you|u)\s+(please\s+)?(grant|add|remove|reset|unlock|approve|"
-    r"give\s+(me|us))\b|\breset\s+my\s+password\b|\bunlock\s+my\s+account\b")
+    r"give\s+(me|us))\b|\b(reset|unlock|recover)\s+(my|our)\s+(\w+\s+){0,2}(password|account|login|"
+    r"credentials)\b")
 
 
 def detect_intent(text: str) -> str | None:

@@ -82,3 +82,11 @@ def test_cli_batch_contract(bundled_index, tmp_path):
 def test_cli_ask_json(bundled_index):
     out = json.loads(_run("--index", str(bundled_index[0]), "--json", "who is the data steward?"))
     assert out["escalate"] is False and out["answers"][0]["url"].endswith("#open-data-roles")
+
+
+def test_requests_to_reset_or_unlock_an_account_are_actions():
+    from bot.intents import detect_intent
+
+    assert detect_intent("please reset my socrata password") == "action"
+    assert detect_intent("can you unlock our portal account") == "action"
+    assert detect_intent("how do I reset a dataset") is None
