@@ -1,9 +1,8 @@
 """The decision on questions we wrote ourselves (never used for calibration): a guard against a
 decision model that only fits the dev sets."""
 
-from conftest import REPO
-
 from bot.answer import decide
+from conftest import REPO
 from indexer.evaluate import load_jsonl
 
 
