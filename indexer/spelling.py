@@ -53,8 +53,16 @@ class SpellingCorrector:
         for col, w in zip(cols, weights):
             lo, hi = matrix.indptr[col], matrix.indptr[col + 1]
             sims[matrix.indices[lo:hi]] += w * matrix.data[lo:hi]
-        best = int(np.argmax(sims))
-        return self.vocabulary[best] if sims[best] >= self.min_similarity else None
+        top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
+        for i in top[np.argsort(-sims[top])]:
+            candidate = self.vocabulary[int(i)]
+            if sims[i] < self.min_similarity:
+                break
+            # Typos rarely change the first letter ("night" is not "right"); a part of a compound is
+            # fine anywhere ("sync" -> "datasync").
+            if candidate[0] == word[0] or word in candidate:
+                return candidate
+        return None
 
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
         """-> (text with corrected words appended, {typo: correction})."""
