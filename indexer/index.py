@@ -68,7 +68,7 @@ class Index:
         """Top ``k`` sections for ``question``, best first, each with its best passage."""
         if not self.sections or not question.strip():
             return []
-        corrected, _ = self.ranker.prepare(question)
+        corrected, _ = self._prepare(question)
         scores = self.ranker.scores(question, corrected)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
@@ -98,6 +98,14 @@ class Index:
             cache[i] = frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
         return cache[i]
 
+    def _prepare(self, question: str) -> tuple[str, dict[str, str]]:
+        """Typo correction, once per question: the decision calls search() then query_coverage()."""
+        last = self.__dict__.get("_last_prepared")
+        if last is None or last[0] != question:
+            last = (question, self.ranker.prepare(question))
+            self._last_prepared = last
+        return last[1]
+
     def _units(self, i: int) -> list[Unit]:
         cache = self.__dict__.setdefault("_units_cache", {})
         if i not in cache:
@@ -108,7 +116,7 @@ class Index:
         """-> (content stems of the question, those the indexed text contains). A word the typo
         corrector fixed with a near-identical spelling is replaced by its correction, so a typo is not
         counted as unknown; a real word the handbook lacks ("choropleth") stays unknown."""
-        _, fixes = self.ranker.prepare(question)
+        _, fixes = self._prepare(question)
         fixes = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
         terms = [stem(fixes.get(w, w)) for w in words(question) if w not in STOP_WORDS]
         body, title = self.ranker.vocabulary, self.ranker.title.vectorizer.vocabulary_
