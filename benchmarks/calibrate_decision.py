@@ -33,7 +33,7 @@ import eval_kb  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 IN_SCOPE_COST = 3.0      # wrongly escalating an in-scope question is this many times worse
 CLOSEST_PERCENTILE = 25  # "reasonable" closest sections score at least this percentile of in-scope top scores
-ANSWER_PY = REPO / "bot" / "answer.py"
+ANSWER_PY = REPO / "bot" / "decision" / "decide.py"
 
 
 def build_eval_index(shared: Path, workdir: Path):
@@ -46,9 +46,9 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def gather_rows(index, questions: list[dict], in_scope: bool) -> list[tuple[dict, dict]]:
     """-> [(features, question)] for the questions that go through the search path."""
-    from bot.answer import clean_question
-    from bot.evidence import gather
-    from bot.intents import detect_intent
+    from bot.decision.decide import clean_question
+    from bot.decision.evidence import gather
+    from bot.decision.intents import detect_intent
 
     rows = []
     for q in questions:
@@ -98,10 +98,10 @@ def score(index, eval_dir: Path) -> dict:
     """Run the real decision path over dev + dev_oos and score it with score.py."""
     import importlib
 
-    import bot.answer
+    import bot.decision.decide
     from bot.cli import decision_record
 
-    answer = importlib.reload(bot.answer)
+    answer = importlib.reload(bot.decision.decide)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
         for name in ("dev.jsonl", "dev_oos.jsonl"):
             for q in load_jsonl(eval_dir / name):

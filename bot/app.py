@@ -22,11 +22,11 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
-from bot.adapter import RetryingCloudAdapter, on_turn_error
-from bot.fast_connector import CachingBotFrameworkAuthentication
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
-from bot.teams import HandbookBot
+from bot.teams.adapter import RetryingCloudAdapter, on_turn_error
+from bot.teams.connector import CachingBotFrameworkAuthentication
+from bot.teams.handler import HandbookBot
 
 log = logging.getLogger(__name__)
 REQUIRED = (("type",), ("serviceUrl",), ("conversation", "id"))
@@ -100,7 +100,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
     else:
         log.info("Bot Framework authentication on for app id %s (%s)", settings.app_id, settings.app_type)
     if store is None:
-        from bot.feedback import open_store
+        from bot.feedback.store import open_store
 
         store = open_store(settings)
     holder = holder or IndexHolder(settings.index_dir)

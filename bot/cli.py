@@ -7,7 +7,7 @@
         {"id","q"} lines in; one JSON line out each: {"id","escalate","answers":[{"url","title","score","passage"}]}
     python -m bot report [--limit N] [--json]
 
-``ask`` takes exactly the decision path of the Teams reply (``bot.answer.decide``).
+``ask`` takes exactly the decision path of the Teams reply (``bot.decision.decide.decide``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.answer import Decision, decide
+from bot.decision.decide import Decision, decide
 from bot.settings import Settings
 
 
@@ -73,7 +73,7 @@ def _cmd_ask(args, settings: Settings) -> int:
 
 
 def _cmd_report(args, settings: Settings) -> int:
-    from bot.feedback import open_store
+    from bot.feedback.store import open_store
 
     store = open_store(settings)
     try:

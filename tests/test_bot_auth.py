@@ -21,7 +21,7 @@ from jwt.algorithms import RSAAlgorithm
 from msrest.authentication import BasicTokenAuthentication
 
 from bot.app import create_app
-from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 

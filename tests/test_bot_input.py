@@ -9,7 +9,7 @@ import pytest
 from bot_harness import card_of, channel_message, personal_message
 
 from bot.app import create_app
-from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 

@@ -9,8 +9,8 @@ import threading
 import pytest
 from bot_harness import build_bundled
 
-from bot.answer import decide
-from bot.pacing import Decider, Typing
+from bot.decision.decide import decide
+from bot.teams.pacing import Decider, Typing
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import shutil
 from bot_harness import StubConnector, personal_message
 
 from bot.app import create_app
-from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 from indexer.build import DEFAULT_SOURCES, build

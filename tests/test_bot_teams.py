@@ -24,9 +24,9 @@ from bot_harness import (
     submit_action,
 )
 
-from bot.answer import decide
 from bot.app import create_app
-from bot.feedback_sqlite import SQLiteFeedbackStore
+from bot.decision.decide import decide
+from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 

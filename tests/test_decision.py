@@ -9,8 +9,8 @@ import sys
 import pytest
 from bot_harness import build_bundled
 
-from bot.answer import ALTERNATIVES, ANSWER, ESCALATE, HANDOFF, clean_question, decide
-from bot.intents import detect_intent
+from bot.decision.decide import ALTERNATIVES, ANSWER, ESCALATE, HANDOFF, clean_question, decide
+from bot.decision.intents import detect_intent
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_cli_ask_json(bundled_index):
 
 
 def test_requests_to_reset_or_unlock_an_account_are_actions():
-    from bot.intents import detect_intent
+    from bot.decision.intents import detect_intent
 
     assert detect_intent("please reset my socrata password") == "action"
     assert detect_intent("can you unlock our portal account") == "action"

@@ -1,7 +1,7 @@
 """The decision on questions we wrote ourselves (never used for calibration): a guard against a
 decision model that only fits the dev sets."""
 
-from bot.answer import decide
+from bot.decision.decide import decide
 from conftest import REPO
 from indexer.evaluate import load_jsonl
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from bot.answer import decide
 from bot.cli import decision_record
+from bot.decision.decide import decide
 from conftest import require_shared
 
 pytestmark = pytest.mark.shared

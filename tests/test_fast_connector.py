@@ -30,19 +30,19 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from botframework.connector.auth.app_credentials import AppCredentials
 from msrest.serialization import Serializer
 
-from bot import cards
-from bot.answer import decide
+from bot import replies as cards
 from bot.app import ADAPTER, create_app
-from bot.fast_connector import (
+from bot.decision.decide import decide
+from bot.feedback.sqlite import SQLiteFeedbackStore
+from bot.index_holder import IndexHolder
+from bot.settings import Settings
+from bot.teams.connector import (
     AioHttpSender,
     BearerTokenPolicy,
     CachingBotFrameworkAuthentication,
     CachingConnectorFactory,
 )
-from bot.feedback_sqlite import SQLiteFeedbackStore
-from bot.index_holder import IndexHolder
-from bot.lean_serializer import LeanSerializer
-from bot.settings import Settings
+from bot.teams.serializer import LeanSerializer
 
 SCOPE = "https://api.botframework.com"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback import ReportRow, TurnRecord
+from bot.feedback.store import ReportRow, TurnRecord
 from conftest import skip_or_fail
 
 TESTS = Path(__file__).resolve().parent
@@ -31,9 +31,9 @@ REPO = TESTS.parent
 def _sqlite_class():
     """The SQLite store class from bot/feedback_sqlite.py (written by the bot), or None."""
     try:
-        module = importlib.import_module("bot.feedback_sqlite")
+        module = importlib.import_module("bot.feedback.sqlite")
     except ModuleNotFoundError as exc:
-        if exc.name != "bot.feedback_sqlite":
+        if exc.name != "bot.feedback.sqlite":
             raise
         return None
     candidates = [obj for _, obj in inspect.getmembers(module, inspect.isclass)
@@ -45,7 +45,7 @@ def _sqlite_class():
 def open_backend(spec: dict):
     """Open a store from a JSON-able spec (also used by the writer subprocesses)."""
     if spec["backend"] == "postgres":
-        from bot.feedback_postgres import PostgresFeedbackStore
+        from bot.feedback.postgres import PostgresFeedbackStore
         return PostgresFeedbackStore(spec["url"])
     cls = _sqlite_class()
     return cls(spec["path"])

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback import TurnRecord, hash_user, open_store
-from bot.feedback_sqlite import SQLiteFeedbackStore
-from bot.recorder import Recorder
+from bot.feedback.recorder import Recorder
+from bot.feedback.sqlite import SQLiteFeedbackStore
+from bot.feedback.store import TurnRecord, hash_user, open_store
 from bot.settings import Settings
 
 
@@ -58,9 +58,9 @@ def test_vote_validation_and_unknown_turn(tmp_path):
 
 _WRITER = """
 import sys
-from bot.feedback import TurnRecord
-from bot.feedback_sqlite import SQLiteFeedbackStore
-from bot.recorder import Recorder
+from bot.feedback.store import TurnRecord
+from bot.feedback.sqlite import SQLiteFeedbackStore
+from bot.feedback.recorder import Recorder
 store = SQLiteFeedbackStore(sys.argv[1])
 for i in range(40):
     tid = store.record_turn(TurnRecord("shared question", "escalate", None, None, "cli"))
@@ -88,7 +88,7 @@ def test_open_store_defaults_to_sqlite(tmp_path):
 def test_open_store_picks_postgres_when_database_url_is_set(tmp_path):
     settings = Settings(feedback_db=tmp_path / "x.sqlite3", database_url="postgresql://127.0.0.1:1/none")
     try:
-        import bot.feedback_postgres  # noqa: F401
+        import bot.feedback.postgres  # noqa: F401
     except ImportError:
         with pytest.raises(RuntimeError, match="DATABASE_URL"):
             open_store(settings)

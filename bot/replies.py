@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from bot.answer import ESCALATE, HANDOFF, Decision
+from bot.decision.decide import ESCALATE, HANDOFF, Decision
 from indexer.model import Hit
 
 DAPA_EMAIL = "dapa@ct.gov"

@@ -25,11 +25,11 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
-from bot import cards
-from bot.answer import ESCALATE, SMALL_TALK, Decision, clean_question
-from bot.feedback import FeedbackStore, TurnRecord, hash_user
-from bot.pacing import Decider, Typing
-from bot.recorder import Recorder
+from bot import replies
+from bot.decision.decide import ESCALATE, SMALL_TALK, Decision, clean_question
+from bot.feedback.recorder import Recorder
+from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
+from bot.teams.pacing import Decider, Typing
 
 log = logging.getLogger(__name__)
 LOADING = "I'm still loading the handbook. Please ask again in a minute."
@@ -56,7 +56,7 @@ class HandbookBot(TeamsActivityHandler):
             return
         text = _without_mention(activity).replace("&nbsp;", " ").strip()
         if not text:
-            await self._send(turn_context, cards.help_reply())
+            await self._send(turn_context, replies.help_reply())
             return
         await self.answer(turn_context, text)
 
@@ -73,7 +73,7 @@ class HandbookBot(TeamsActivityHandler):
         finally:
             await typing.stop()
         if decision.kind in SMALL_TALK:
-            reply = cards.help_reply() if decision.kind == "help" else cards.small_talk(decision.kind)
+            reply = replies.help_reply() if decision.kind == "help" else replies.small_talk(decision.kind)
             await self._send(turn_context, reply)
             return
         user = self._user_hash(turn_context)
@@ -82,7 +82,7 @@ class HandbookBot(TeamsActivityHandler):
                  decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
                  decision.best.section.url if decision.best else None, decision.truncated,
                  (time.perf_counter() - started) * 1000)
-        await self._send(turn_context, cards.reply_for(decision, turn_id, _where(turn_context.activity)))
+        await self._send(turn_context, replies.reply_for(decision, turn_id, _where(turn_context.activity)))
 
     # ------------------------------------------------------------------ card actions
     async def _card_action(self, turn_context: TurnContext, data: dict) -> str | None:
@@ -98,9 +98,9 @@ class HandbookBot(TeamsActivityHandler):
             if data["vote"] == "down":
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
                 decision = Decision(ESCALATE, clean_question(question)[0], reason="voted down")
-                await self._send(turn_context, cards.escalation_reply(decision, _where(turn_context.activity)))
+                await self._send(turn_context, replies.escalation_reply(decision, _where(turn_context.activity)))
             else:
-                await self._send(turn_context, cards.vote_thanks("up"))
+                await self._send(turn_context, replies.vote_thanks("up"))
             return "Thanks for the feedback!"
         log.info("ignored card action %r", str(action)[:20])
         return None
@@ -110,7 +110,7 @@ class HandbookBot(TeamsActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = action.get("data") or {}
         status = await self._card_action(turn_context, data if isinstance(data, dict) else {})
-        card = {"type": "AdaptiveCard", "version": cards.CARD_VERSION,
+        card = {"type": "AdaptiveCard", "version": replies.CARD_VERSION,
                 "body": [{"type": "TextBlock", "text": status or "Nothing to do.", "wrap": True}]}
         return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
 
@@ -130,10 +130,10 @@ class HandbookBot(TeamsActivityHandler):
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(m.id == bot_id for m in members_added or []):
             log.info("installed in a %s conversation: sending welcome", _conversation_type(turn_context.activity))
-            await self._send(turn_context, cards.welcome())
+            await self._send(turn_context, replies.welcome())
 
     # ------------------------------------------------------------------ helpers
-    async def _send(self, turn_context: TurnContext, reply: cards.Reply) -> None:
+    async def _send(self, turn_context: TurnContext, reply: replies.Reply) -> None:
         if reply.card is None:
             activity = MessageFactory.text(reply.text or reply.summary)
         else:

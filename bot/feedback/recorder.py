@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 
-from bot.feedback import FeedbackStore, TurnRecord
+from bot.feedback.store import FeedbackStore, TurnRecord
 
 log = logging.getLogger(__name__)
 _STOP = object()

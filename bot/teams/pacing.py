@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.answer import Decision, decide
+from bot.decision.decide import Decision, decide
 
 log = logging.getLogger(__name__)
 

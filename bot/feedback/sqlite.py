@@ -14,7 +14,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.feedback import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (

@@ -3,10 +3,10 @@
 ``decide(question, index) -> Decision`` is the single decision path: the Teams reply, ``python -m bot
 ask`` and the evaluation all call it.
 
-1. Messages that are not questions are recognised first (``bot.intents``): greetings, thanks and help
+1. Messages that are not questions are recognised first (``bot.decision.intents``): greetings, thanks and help
    are answered without a search; "talk to a person" hands off to DAPA directly; requests for the bot
    to *do* something (grant access, reset a password) escalate, because only a person can.
-2. Otherwise the handbook is searched and the evidence gathered (``bot.evidence``): how much of the
+2. Otherwise the handbook is searched and the evidence gathered (``bot.decision.evidence``): how much of the
    question's weighted content the best hits contain (``matched``), the top score, and how much of
    the question the handbook never talks about (``unknown``). A raw score threshold alone separates
    in-scope from out-of-scope questions poorly, so a linear combination of the three is used:
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.evidence import Evidence, gather
-from bot.intents import detect_intent
+from bot.decision.evidence import Evidence, gather
+from bot.decision.intents import detect_intent
 from indexer.model import Hit
 
 # BEGIN CALIBRATED (written by benchmarks/calibrate_decision.py; do not edit by hand)

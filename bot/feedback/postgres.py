@@ -15,7 +15,7 @@ from datetime import timezone
 
 import psycopg
 
-from bot.feedback import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
 
 SCHEMA_LOCK_KEY = 0x68616E64  # pg_advisory_xact_lock key: "hand"
 

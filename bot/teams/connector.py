@@ -48,7 +48,7 @@ from msrest.pipeline import AsyncHTTPPolicy, AsyncHTTPSender, AsyncPipeline, Res
 from msrest.pipeline.universal import RawDeserializer
 from msrest.universal_http.aiohttp import AioHttpClientResponse
 
-from bot.lean_serializer import use_lean_serializer
+from bot.teams.serializer import use_lean_serializer
 
 log = logging.getLogger(__name__)
 

@@ -73,11 +73,11 @@ def open_store(settings) -> FeedbackStore:
     at ``feedback_db`` (FEEDBACK_DB)."""
     if getattr(settings, "database_url", ""):
         try:
-            from bot import feedback_postgres
+            from bot.feedback import postgres
         except ImportError as exc:
             raise RuntimeError(f"DATABASE_URL is set but the PostgreSQL store is unavailable ({exc}); "
                                "unset DATABASE_URL to use SQLite (FEEDBACK_DB)") from exc
-        return feedback_postgres.PostgresFeedbackStore(settings.database_url)
-    from bot.feedback_sqlite import SQLiteFeedbackStore
+        return postgres.PostgresFeedbackStore(settings.database_url)
+    from bot.feedback.sqlite import SQLiteFeedbackStore
 
     return SQLiteFeedbackStore(settings.feedback_db)

@@ -1,0 +1,1 @@
+"""Turns, votes and hand-offs: the store protocol and records (store.py), SQLite, PostgreSQL, the recorder."""
