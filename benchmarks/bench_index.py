@@ -156,7 +156,9 @@ def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool
         prof.disable()
     assert result.ok, result.problems
     t_build = result.seconds
+    t0 = time.perf_counter()
     index = Index.load(out)
+    t_load = time.perf_counter() - t0
     qs = questions(index, n_questions)
     for q in qs[:20]:  # warm-up (lazy caches)
         index.search(q, 5)
@@ -178,7 +180,7 @@ def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool
     row = {"corpus": name, "pages": result.index.meta["pages"], "sections": len(result.index.sections),
            "problems": len(problems), "skipped": len(skipped), "build_s": round(t_build, 3),
            "parse_s": round(t_parse, 3), "fit_save_s": round(max(t_build - t_parse, 0.0), 3),
-           "index_mb": round(_folder_bytes(out) / 1e6, 2),
+           "index_mb": round(_folder_bytes(out) / 1e6, 2), "load_s": round(t_load, 3),
            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
            "questions": len(qs), "p50_ms": round(pct(50), 3), "p99_ms": round(pct(99), 3),
            "max_ms": round(times[-1], 3)}
@@ -194,7 +196,8 @@ def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool
 def _fmt(rows: list[dict]) -> str:
     cols = [("corpus", "corpus", "{}"), ("pages", "pages", "{}"), ("sections", "sections", "{}"),
             ("build_s", "build s", "{:.2f}"), ("parse_s", "parse s", "{:.2f}"), ("fit_save_s", "fit+save s", "{:.2f}"),
-            ("index_mb", "index MB", "{:.1f}"), ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
+            ("index_mb", "index MB", "{:.1f}"), ("load_s", "load s", "{:.2f}"),
+            ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
             ("questions", "questions", "{}"), ("p50_ms", "p50 ms", "{:.2f}"), ("p99_ms", "p99 ms", "{:.2f}"),
             ("verdict", "targets", "{}")]
     table = [[h for _, h, _ in cols]]

@@ -2,10 +2,15 @@
 
 An index is a folder::
 
-    meta.json       format version, build time, sources (with git commit), counts, parameters,
-                    sha256 of the other files
+    meta.json       format name and version, build time, sources (with git commit), counts,
+                    parameters, sha256 of the other files
     sections.json   the sections, in index order
-    model.pkl       the fitted ranker (scikit-learn objects)
+    ranker.json     the fitted ranker's state as a JSON tree (``indexer.state``) ...
+    ranker.npz      ... and its numpy arrays (vocabulary weights, sparse matrices), read with
+                    ``allow_pickle=False``
+
+No pickle: loading runs no code from the folder and does not depend on the scikit-learn or numpy
+version that wrote it. Format 2 (a pickled ``model.pkl``) is refused with the rebuild command.
 
 It is written to a temporary sibling folder and renamed into place, so a reader never sees a
 half-written index; the previous index is kept as ``<dir>.previous`` until the rename succeeded.
@@ -17,7 +22,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -27,16 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer import state
 from indexer.errors import IndexLoadError
 from indexer.model import Hit, Section
 from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
-FORMAT_VERSION = 2  # bump whenever the pickled ranker or the sections' fields change
+FORMAT = "handbook-bot index"
+FORMAT_VERSION = 3  # bump when the sections' fields or the meaning of the ranker's state change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as a known word in query_coverage
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
-_FILES = ("sections.json", "model.pkl")
+_FILES = ("sections.json", "ranker.json", "ranker.npz")
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Index:
         ranker = Ranker(synonyms, params).fit(sections)
         meta = dict(meta or {})
         meta.setdefault("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        meta["format"] = FORMAT
         meta["format_version"] = FORMAT_VERSION
         meta["sections"] = len(sections)
         meta["pages"] = len({s.page_url for s in sections})
@@ -61,7 +68,7 @@ class Index:
     def _idf(self) -> dict[str, float]:
         if not hasattr(self, "_idf_cache"):
             body = self.ranker.body
-            self._idf_cache = dict(zip(body.vectorizer.get_feature_names_out(), body.idf))
+            self._idf_cache = dict(zip(body.terms, body.idf))
         return self._idf_cache
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
@@ -119,7 +126,7 @@ class Index:
         _, fixes = self._prepare(question)
         fixes = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
         terms = [stem(fixes.get(w, w)) for w in words(question) if w not in STOP_WORDS]
-        body, title = self.ranker.vocabulary, self.ranker.title.vectorizer.vocabulary_
+        body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
         return terms, [t for t in terms if t in body or t in title]
 
     # -------------------------------------------------------------------------------- files
@@ -131,8 +138,7 @@ class Index:
         try:
             (tmp / "sections.json").write_text(
                 json.dumps([s.to_json() for s in self.sections], ensure_ascii=False), encoding="utf-8")
-            with open(tmp / "model.pkl", "wb") as f:
-                pickle.dump(self.ranker, f, protocol=pickle.HIGHEST_PROTOCOL)
+            state.save(self.ranker, tmp / "ranker.json", tmp / "ranker.npz")
             meta = dict(self.meta, checksums={n: _sha256(tmp / n) for n in _FILES})
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
             for name in (*_FILES, "meta.json"):
@@ -161,24 +167,24 @@ class Index:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise IndexLoadError(f"corrupt index at {index_dir}: meta.json unreadable ({exc})") from None
-        version = meta.get("format_version") if isinstance(meta, dict) else None
-        if version != FORMAT_VERSION:
-            raise IndexLoadError(f"index at {index_dir} has format version {version!r}; this version reads "
-                                 f"{FORMAT_VERSION}. Rebuild it: python -m indexer build --out {index_dir}")
+        _check_format(index_dir, meta)
         for name, digest in (meta.get("checksums") or {}).items():
             path = index_dir / name
             if not path.is_file() or _sha256(path) != digest:
                 raise IndexLoadError(f"corrupt index at {index_dir}: {name} is missing or does not match its checksum")
         try:
             sections = [Section.from_json(d) for d in json.loads((index_dir / "sections.json").read_text("utf-8"))]
-            with open(index_dir / "model.pkl", "rb") as f:
-                ranker = pickle.load(f)
         except Exception as exc:
-            raise IndexLoadError(f"corrupt index at {index_dir}: {type(exc).__name__}: {exc}") from None
+            raise IndexLoadError(f"corrupt index at {index_dir}: sections.json: {type(exc).__name__}: {exc}") from None
+        try:
+            ranker = state.load(index_dir / "ranker.json", index_dir / "ranker.npz")
+        except Exception as exc:
+            raise IndexLoadError(f"corrupt index at {index_dir}: ranker.json/ranker.npz: "
+                                 f"{type(exc).__name__}: {exc}") from None
         if not isinstance(ranker, Ranker) or getattr(ranker, "n_sections", None) != len(sections):
             raise IndexLoadError(f"corrupt index at {index_dir}: model and sections disagree")
         index = cls(sections, ranker, meta)
-        try:  # a model pickled by other code can load yet fail on first use: find out now
+        try:  # state written by other code can load yet fail on first use: find out now
             index.search("open data", 1)
         except Exception as exc:
             raise IndexLoadError(f"index at {index_dir} does not work with this version of the indexer "
@@ -187,6 +193,29 @@ class Index:
             for i in range(len(sections)):
                 index._units(i)
         return index
+
+
+def _check_format(index_dir: Path, meta) -> None:
+    """Refuse, with the command that fixes it, an index this version cannot read."""
+    rebuild = f"python -m indexer build --out {index_dir}"
+    if not isinstance(meta, dict) or "format_version" not in meta:
+        raise IndexLoadError(f"{index_dir} is not a handbook-bot index (meta.json has no format version); "
+                             f"build one: {rebuild}")
+    version = meta.get("format_version")
+    if version == 2 and "format" not in meta:
+        raise IndexLoadError(f"index at {index_dir} has format version 2 (a pickled model, written by an older "
+                             f"handbook-bot); this version reads {FORMAT_VERSION} and never loads pickles. "
+                             f"Rebuild it: {rebuild}")
+    if meta.get("format") != FORMAT or not isinstance(version, int) or isinstance(version, bool):
+        raise IndexLoadError(f"{index_dir} is not a handbook-bot index (format {meta.get('format')!r}, "
+                             f"version {version!r}); build one: {rebuild}")
+    if version > FORMAT_VERSION:
+        raise IndexLoadError(f"index at {index_dir} has format version {version}, written by a newer handbook-bot; "
+                             f"this version reads {FORMAT_VERSION}. Upgrade the bot, or rebuild the index with "
+                             f"this version: {rebuild}")
+    if version != FORMAT_VERSION:
+        raise IndexLoadError(f"index at {index_dir} has format version {version}; this version reads "
+                             f"{FORMAT_VERSION}. Rebuild it: {rebuild}")
 
 
 def load_sections(index_dir: str | Path) -> list[Section] | None:

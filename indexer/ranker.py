@@ -59,16 +59,32 @@ def passage_windows(sections: list[Section], size: int) -> tuple[list[str], np.n
 
 
 class FieldIndex:
-    """BM25 term weights of one field: a CSC matrix (n x V) of saturated, length-normalised tf x idf."""
+    """BM25 term weights of one field: a CSC matrix (n x V) of saturated, length-normalised tf x idf.
+
+    Fitted state (plain data, stored in the index by ``indexer.state``): ``vocabulary`` term ->
+    column, ``idf`` (V,), ``matrix`` (n, V). scikit-learn's ``CountVectorizer`` counts terms in
+    ``fit`` only and is not kept.
+    """
 
     def __init__(self, analyzer: Analyzer, k1: float, b: float):
-        self.vectorizer = CountVectorizer(analyzer=analyzer)
+        self.analyzer = analyzer
         self.k1, self.b = k1, b
+        self.vocabulary: dict[str, int] = {}
         self.idf: np.ndarray | None = None
         self.matrix = None
 
+    @property
+    def terms(self) -> list[str]:
+        """Terms in column order."""
+        out = [""] * len(self.vocabulary)
+        for term, col in self.vocabulary.items():
+            out[col] = term
+        return out
+
     def fit_transform_counts(self, texts: list[str]) -> sp.csr_matrix:
-        counts = self.vectorizer.fit_transform(texts).tocsr().astype(np.float64)
+        vectorizer = CountVectorizer(analyzer=self.analyzer)
+        counts = vectorizer.fit_transform(texts).tocsr().astype(np.float64)
+        self.vocabulary = {str(t): int(c) for t, c in vectorizer.vocabulary_.items()}
         n = counts.shape[0]
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
@@ -83,7 +99,7 @@ class FieldIndex:
         return counts
 
     def columns(self, terms: set[str]) -> np.ndarray:
-        vocab = self.vectorizer.vocabulary_
+        vocab = self.vocabulary
         return np.fromiter((vocab[t] for t in terms if t in vocab), dtype=np.int64)
 
     def scores(self, terms: set[str]) -> np.ndarray:
@@ -114,7 +130,7 @@ class Ranker:
 
     @property
     def vocabulary(self) -> dict[str, int]:
-        return self.body.vectorizer.vocabulary_
+        return self.body.vocabulary
 
     @property
     def n_sections(self) -> int:

@@ -10,12 +10,17 @@ from indexer.text import STOP_WORDS, stem, words
 
 
 class SpellingCorrector:
+    """Fitted state (plain data): ``vocabulary`` (W,) words; ``grams`` character n-gram -> row and
+    ``gram_idf`` (G,); ``matrix`` (G, W) CSR of the words' L2-normalised tf-idf n-gram weights.
+    scikit-learn's ``TfidfVectorizer`` computes them in ``fit`` and is not kept."""
+
     def __init__(self, min_similarity: float = 0.55, min_length: int = 4):
         self.min_similarity = min_similarity
         self.min_length = min_length
         self.vocabulary: list[str] = []
         self._known_stems: set[str] = set()
-        self._vectorizer: TfidfVectorizer | None = None
+        self.grams: dict[str, int] = {}
+        self.gram_idf: np.ndarray | None = None
         self._matrix = None
 
     def fit(self, texts) -> SpellingCorrector:
@@ -24,8 +29,10 @@ class SpellingCorrector:
         self.vocabulary = vocab
         self._known_stems = {stem(w) for t in texts for w in words(t)}
         if vocab:
-            self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
-            self._matrix = self._vectorizer.fit_transform(vocab).T.tocsr()
+            vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+            self._matrix = vectorizer.fit_transform(vocab).T.tocsr()
+            self.grams = {str(g): int(c) for g, c in vectorizer.vocabulary_.items()}
+            self.gram_idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         return self
 
     def known(self, word: str) -> bool:
@@ -33,9 +40,9 @@ class SpellingCorrector:
 
     def correct_word(self, word: str) -> str | None:
         """Closest vocabulary word for an unknown ``word``, or None."""
-        if self._vectorizer is None or len(word) < self.min_length or not word.isalpha() or self.known(word):
+        if self._matrix is None or len(word) < self.min_length or not word.isalpha() or self.known(word):
             return None
-        vocab, idf = self._vectorizer.vocabulary_, self._vectorizer.idf_
+        vocab, idf = self.grams, self.gram_idf
         padded = f" {word} "
         grams: dict[int, int] = {}
         for n in (2, 3):

@@ -118,7 +118,7 @@ class Synonyms:
 class Analyzer:
     """Callable analyzer: text -> stems of content words + their bigrams + synonym group tokens.
 
-    Picklable (it is stored inside the index).
+    Plain data (it is stored inside the index by ``indexer.state``).
     """
 
     def __init__(self, synonyms: Synonyms, bigrams: bool = True):

@@ -37,7 +37,7 @@ def test_holder_switches_to_new_index_and_rejects_corrupt_one(tmp_path, caplog):
     serving = holder.index
     staged = tmp_path / "staged"
     shutil.copytree(folder, staged)
-    (staged / "model.pkl").write_bytes(b"garbage")       # checksum no longer matches
+    (staged / "ranker.npz").write_bytes(b"garbage")       # checksum no longer matches
     shutil.rmtree(folder)
     staged.rename(folder)
     with caplog.at_level(logging.ERROR):

@@ -93,7 +93,7 @@ def test_nothing_indexable_fails_and_leaves_previous_index_byte_identical(bad_tr
     assert proc.returncode == 1
     assert "nothing could be indexed" in proc.stderr and "latin1.md" in proc.stderr
     after = {p.name: p.read_bytes() for p in (bad_tree / "index").iterdir()}
-    assert after == before  # meta.json, sections.json, model.pkl: byte-identical
+    assert after == before  # meta.json, sections.json, ranker.json, ranker.npz: byte-identical
     assert not [p for p in bad_tree.iterdir() if p.name.startswith(".index.tmp")]
 
 
@@ -128,16 +128,16 @@ def _load_error(index_dir: Path) -> str:
 
 
 def test_truncated_model_is_refused(built_index):
-    model = built_index / "model.pkl"
+    model = built_index / "ranker.npz"
     model.write_bytes(model.read_bytes()[:100])
-    assert "model.pkl" in _load_error(built_index) and "corrupt" in _load_error(built_index)
+    assert "ranker.npz" in _load_error(built_index) and "corrupt" in _load_error(built_index)
 
 
 def test_truncated_model_without_checksums_is_refused(built_index):
     meta = json.loads((built_index / "meta.json").read_text())
     meta.pop("checksums")
     (built_index / "meta.json").write_text(json.dumps(meta))
-    (built_index / "model.pkl").write_bytes((built_index / "model.pkl").read_bytes()[:100])
+    (built_index / "ranker.npz").write_bytes((built_index / "ranker.npz").read_bytes()[:100])
     assert "corrupt" in _load_error(built_index)
 
 
@@ -163,7 +163,7 @@ def test_missing_index_is_refused_and_cli_says_so(tmp_path):
 
 
 def test_a_corrupt_previous_index_is_replaced_by_a_good_build(built_index):
-    (built_index / "model.pkl").write_bytes(b"garbage")
+    (built_index / "ranker.npz").write_bytes(b"garbage")
     (built_index / "sections.json").write_text("{")
     tmp = built_index.parent
     result = build(tmp / "sources.toml", built_index, tmp / "cache", synonyms_file=SYNONYMS)
