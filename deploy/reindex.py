@@ -8,9 +8,11 @@
 2. evaluate the candidate, and the live index, on the gate's question sets (``indexer.evaluate``);
 3. the gate: every enabled source indexed, at least ``min_pages`` / ``min_sections``, each question set
    at or above its floors, and no metric below the live index's by more than ``max_drop``;
-4. pass: the candidate is swapped in atomically (one ``renameat2(RENAME_EXCHANGE)`` on Linux, else
-   two renames) and the old index is kept as ``<index>.previous``; a running bot notices the new
-   ``meta.json`` and switches without a restart. Fail: the live index is untouched, the reasons are
+4. pass: the candidate is marked as gated (``"gate"`` in its meta.json: when, and its scores; a plain
+   ``python -m indexer build`` refuses to replace such an index without ``--force``), swapped in
+   atomically (``indexer.swap``: one ``renameat2(RENAME_EXCHANGE)`` on Linux, else two renames) and
+   the old index is kept as ``<index>.previous``; a running bot notices the new ``meta.json`` and
+   switches without a restart. Fail: the live index is untouched, the reasons are
    printed and the candidate is kept as ``<index>.rejected`` for inspection.
 
 Exit status: 0 swapped (or would be, with --dry-run), 1 refused by the gate, 2 nothing could be built.
@@ -19,11 +21,10 @@ Exit status: 0 swapped (or would be, with --dry-run), 1 refused by the gate, 2 n
 from __future__ import annotations
 
 import argparse
-import ctypes
-import errno
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,12 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from indexer.build import DEFAULT_INDEX, build  # noqa: E402
+from indexer.build import DEFAULT_INDEX, GATE_KEY, build  # noqa: E402
 from indexer.changes import compare  # noqa: E402
 from indexer.errors import IndexerError, IndexLoadError, SourceError  # noqa: E402
 from indexer.evaluate import LinkMatcher, evaluate, faq_questions, index_ranking, load_jsonl  # noqa: E402
-from indexer.index import Index  # noqa: E402
+from indexer.index import Index, update_meta  # noqa: E402
 from indexer.sources import load_sources  # noqa: E402
+from indexer.swap import swap_in  # noqa: E402,F401  (re-exported: the swap this script does)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,38 +131,6 @@ def judge(candidate: Index, live: Index | None, gate: Gate, expected_sources: li
     return Verdict(not reasons, reasons, scores)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err), str(a))
-
-
-def swap_in(candidate: Path, live: Path) -> Path | None:
-    """Make ``candidate`` the live index; the old one (if any) ends up at ``<live>.previous``."""
-    previous = live.with_name(live.name + ".previous")
-    if not live.exists():
-        os.replace(candidate, live)
-        return None
-    shutil.rmtree(previous, ignore_errors=True)
-    if _exchange(candidate, live):
-        os.replace(candidate, previous)        # candidate now holds the old index
-    else:
-        os.replace(live, previous)             # brief gap: the bot keeps serving the index it has loaded
-        os.replace(candidate, live)
-    return previous
-
-
 def _metrics_line(name: str, m: dict | None) -> str:
     if m is None:
         return f"  {name:<10} (no live index)"
@@ -208,6 +178,10 @@ def reindex(sources: Path, live: Path, gate: Gate, cache: Path, synonyms: Path, 
     if dry_run:
         out(f"gate passed (dry run: the candidate stays at {candidate})")
         return 0
+    update_meta(candidate, {GATE_KEY: {
+        "passed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "question_sets": {Path(q).name: {m: pair["candidate"][m] for m in METRICS}
+                          for q, pair in verdict.scores.items()}}})
     previous = swap_in(candidate, live)
     shutil.rmtree(rejected, ignore_errors=True)
     out(f"gate passed: swapped in at {live} (built {result.index.meta.get('built_at')})"

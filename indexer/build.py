@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.changes import ChangeReport, compare
-from indexer.errors import IndexerError, SourceError
-from indexer.index import Index, load_sections
+from indexer.errors import IndexerError, LiveIndexError, SourceError
+from indexer.index import Index, load_sections, read_meta
 from indexer.model import Section
 from indexer.ranker import RankerParams
 from indexer.sections import read_pages, source_sections
 from indexer.sources import load_sources, read_source
+from indexer.swap import previous_of
 from indexer.text import Synonyms
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +85,45 @@ def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
     return sections, described, problems, skipped
 
 
+GATE_KEY = "gate"   # meta.json field the quality gate (deploy/reindex.py) sets on an index it put in place
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Raise LiveIndexError when a plain build must not replace ``out_dir``: it holds an index the
+    quality gate put in place, or something that is not a readable index. Absent, empty, and
+    plain-built index folders may be replaced."""
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    meta = read_meta(out_dir)
+    fix = (f"re-index with the quality gate (make reindex, or python deploy/reindex.py --index {out_dir}), "
+           f"build somewhere else (--out DIR), or replace it anyway with --force "
+           f"(it is kept as {previous_of(out_dir)})")
+    if meta is None:
+        raise LiveIndexError(f"{out_dir} exists but holds no readable index (meta.json missing or unreadable); "
+                             f"not replacing it: {fix}")
+    gate = meta.get(GATE_KEY)
+    if gate:
+        passed = gate.get("passed_at", "?") if isinstance(gate, dict) else "?"
+        sources = ", ".join(f"{s.get('name')}@{(s.get('commit') or 'folder')[:10]}"
+                            for s in meta.get("sources", []) if isinstance(s, dict))
+        raise LiveIndexError(f"{out_dir} holds the index the quality gate put in place on {passed} "
+                             f"({meta.get('sections')} sections from {sources}); a plain build would replace it "
+                             f"without the gate. To change it: {fix}")
+
+
 def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFAULT_INDEX,
           cache_dir: str | Path = DEFAULT_CACHE, params: RankerParams | None = None,
-          synonyms_file: str | Path | None = None) -> BuildResult:
-    """Build and save an index. When nothing could be indexed the previous index is left untouched."""
+          synonyms_file: str | Path | None = None, force: bool = False) -> BuildResult:
+    """Build and save an index. When nothing could be indexed the previous index is left untouched.
+
+    An index already at ``out_dir`` is kept as ``<out_dir>.previous``. Unless ``force``, a folder a
+    gated re-index put in place (or one that is not a readable index) is never replaced: raises
+    LiveIndexError before anything is read.
+    """
     start = time.perf_counter()
     sources_file, out_dir = Path(sources_file), Path(out_dir)
+    if not force:
+        check_replaceable(out_dir)
     sections, described, problems, skipped = collect_sections(sources_file, Path(cache_dir))
     if not sections:
         problems.append("nothing could be indexed; the previous index (if any) is unchanged")
@@ -101,6 +135,8 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
     index = Index.fit(sections, synonyms, params, meta={"sources": described})
     changes = compare(load_sections(out_dir), sections)
     try:
+        if not force:
+            check_replaceable(out_dir)   # again: a gated re-index may have finished meanwhile
         index.save(out_dir)
     except OSError as exc:
         raise IndexerError(f"cannot write index to {out_dir}: {exc}") from None

@@ -15,7 +15,7 @@ from indexer.index import Index
 
 
 def _cmd_build(args) -> int:
-    result = build(args.sources, args.out, args.cache)
+    result = build(args.sources, args.out, args.cache, force=args.force)
     for line in result.problems:
         print(f"warning: {line}", file=sys.stderr)
     _report_skipped(result.skipped, args.verbose)
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_INDEX)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where git sources are checked out")
     p.add_argument("-v", "--verbose", action="store_true", help="list every skipped file")
+    p.add_argument("--force", action="store_true",
+                   help="replace the index at --out even if a gated re-index (make reindex) put it there; "
+                        "the replaced index is kept as <out>.previous")
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("search", help="search the index")
     p.add_argument("question", nargs="*")

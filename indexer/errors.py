@@ -11,3 +11,8 @@ class SourceError(IndexerError):
 
 class IndexLoadError(IndexerError):
     """An index folder is missing, corrupt or of another format version."""
+
+
+class LiveIndexError(IndexerError):
+    """A build would replace an index it must not replace without ``--force`` (one a gated re-index
+    put in place, or a folder that is not a readable index)."""

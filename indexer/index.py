@@ -12,8 +12,8 @@ An index is a folder::
 No pickle: loading runs no code from the folder and does not depend on the scikit-learn or numpy
 version that wrote it. Format 2 (a pickled ``model.pkl``) is refused with the rebuild command.
 
-It is written to a temporary sibling folder and renamed into place, so a reader never sees a
-half-written index; the previous index is kept as ``<dir>.previous`` until the rename succeeded.
+It is written to a temporary sibling folder and swapped into place (``indexer.swap``), so a reader
+never sees a half-written index; the index it replaced is kept as ``<dir>.previous``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from indexer.errors import IndexLoadError
 from indexer.model import Hit, Section
 from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
+from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
@@ -131,7 +132,9 @@ class Index:
 
     # -------------------------------------------------------------------------------- files
     def save(self, out_dir: str | Path) -> Path:
-        """Write atomically to ``out_dir``: temp folder, then rename. Returns the folder."""
+        """Write atomically to ``out_dir``: a temp folder, then swapped in; an index already there is
+        kept as ``<out_dir>.previous``. Returns the folder. (``indexer.build.build`` decides whether
+        ``out_dir`` may be replaced at all.)"""
         out_dir = Path(out_dir).resolve()
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -144,12 +147,7 @@ class Index:
             for name in (*_FILES, "meta.json"):
                 with open(tmp / name, "rb") as f:
                     os.fsync(f.fileno())
-            old = out_dir.with_name(out_dir.name + ".previous")
-            if out_dir.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            swap_in(tmp, out_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -216,6 +214,29 @@ def _check_format(index_dir: Path, meta) -> None:
     if version != FORMAT_VERSION:
         raise IndexLoadError(f"index at {index_dir} has format version {version}; this version reads "
                              f"{FORMAT_VERSION}. Rebuild it: {rebuild}")
+
+
+def read_meta(index_dir: str | Path) -> dict | None:
+    """meta.json of an index folder; None when absent or unreadable."""
+    try:
+        meta = json.loads((Path(index_dir) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def update_meta(index_dir: str | Path, changes: dict) -> dict:
+    """Add fields to an index's meta.json atomically (the checksums cover the other files only)."""
+    path = Path(index_dir) / "meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta.update(changes)
+    tmp = path.with_name(".meta.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(meta, indent=2, ensure_ascii=False))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return meta
 
 
 def load_sections(index_dir: str | Path) -> list[Section] | None:
