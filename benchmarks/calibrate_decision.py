@@ -55,9 +55,9 @@ def gather_rows(index, questions: list[dict], in_scope: bool) -> list[tuple[dict
         text, _ = clean_question(q["q"])
         if detect_intent(text) is not None:
             continue
-        hits = index.search(text, 8)
-        top = hits[0].score if hits else 0.0
-        rows.append((gather(index, text, hits).features(), {**q, "in_scope": in_scope, "top": top}))
+        result = index.search(text, 8)
+        top = result.hits[0].score if result.hits else 0.0
+        rows.append((gather(result).features(), {**q, "in_scope": in_scope, "top": top}))
     return rows
 
 

@@ -79,13 +79,13 @@ def _cmd_search(args) -> int:
                 except (ValueError, KeyError, TypeError):
                     print(f"warning: {args.batch}:{n}: not a {{\"id\", \"q\"}} JSON line", file=sys.stderr)
                     continue
-                _print_hits(q, index.search(q, args.k), True, qid)
+                _print_hits(q, index.search(q, args.k).hits, True, qid)
         return 0
     if not args.question:
         print("error: give a question or --batch FILE.jsonl", file=sys.stderr)
         return 2
     question = " ".join(args.question)
-    _print_hits(question, index.search(question, args.k), args.json)
+    _print_hits(question, index.search(question, args.k).hits, args.json)
     return 0
 
 

@@ -119,7 +119,7 @@ def evaluate(rank: Ranking, gold: list[dict], matcher: LinkMatcher) -> dict:
 
 
 def index_ranking(index: Index) -> Ranking:
-    return lambda q, k: [h.section.url for h in index.search(q, k)]
+    return lambda q, k: [h.section.url for h in index.search(q, k).hits]
 
 
 def tfidf_baseline(sections: list[Section]) -> Ranking:

@@ -33,7 +33,7 @@ import numpy as np
 
 from indexer import state
 from indexer.errors import IndexLoadError
-from indexer.model import Hit, Section
+from indexer.model import Hit, Query, SearchResult, Section
 from indexer.passages import Unit, best_passage, section_units
 from indexer.ranker import Ranker, RankerParams
 from indexer.swap import swap_in
@@ -41,7 +41,7 @@ from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
 FORMAT_VERSION = 3  # bump when the sections' fields or the meaning of the ranker's state change
-TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as a known word in query_coverage
+TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as its correction in Query.terms
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "ranker.json", "ranker.npz")
 
@@ -66,69 +66,69 @@ class Index:
         return cls(sections, ranker, meta)
 
     # -------------------------------------------------------------------------------- search
-    def _idf(self) -> dict[str, float]:
-        if not hasattr(self, "_idf_cache"):
-            body = self.ranker.body
-            self._idf_cache = dict(zip(body.terms, body.idf))
-        return self._idf_cache
-
-    def search(self, question: str, k: int = 5) -> list[Hit]:
-        """Top ``k`` sections for ``question``, best first, each with its best passage."""
+    def search(self, question: str, k: int = 5) -> SearchResult:
+        """Top ``k`` sections for ``question``, best first, each with its best passage and content stems,
+        together with what was understood of the question (``SearchResult.query``)."""
         if not self.sections or not question.strip():
-            return []
-        corrected, _ = self._prepare(question)
+            return SearchResult(Query(question))
+        corrected, fixes = self.ranker.prepare(question)
+        query = self._understand(question, fixes)
         scores = self.ranker.scores(question, corrected)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         terms = set(content_terms(corrected))
+        idf = self._passage_idf()
         hits = []
-        for i in top:
+        for i in map(int, top):
             if scores[i] <= 0:
                 break
-            md, plain = best_passage(self._units(int(i)), terms, self._idf())
-            hits.append(Hit(self.sections[int(i)], float(scores[i]), md, plain, int(i)))
-        return hits
+            md, plain = best_passage(self._units(i), terms, idf)
+            hits.append(Hit(self.sections[i], float(scores[i]), md, plain, i, self._section_terms(i)))
+        return SearchResult(query, tuple(hits))
 
-    def term_idf(self, term: str) -> float:
-        """Smoothed inverse document frequency of a content stem over the sections' body text;
-        a term no section uses gets the largest value."""
-        col = self.ranker.vocabulary.get(term)
-        matrix = self.ranker.body.matrix
-        df = 0 if col is None else int(matrix.indptr[col + 1] - matrix.indptr[col])
-        return math.log((len(self.sections) + 1) / (df + 1)) + 1.0
+    def _understand(self, question: str, fixes: dict[str, str]) -> Query:
+        """The question's content stems, which of them the indexed text knows, and their idf. A word the
+        typo corrector fixed with a near-identical spelling counts as its correction, so a typo is not
+        unknown; a real word the handbook lacks ("choropleth") stays unknown."""
+        near = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
+        terms = tuple(dict.fromkeys(stem(near.get(w, w)) for w in words(question) if w not in STOP_WORDS))
+        body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
+        idf, unseen = self._idf(), self._unseen_idf()
+        return Query(question, terms, frozenset(t for t in terms if t in body or t in title),
+                     {t: idf.get(t, unseen) for t in terms}, dict(fixes))
 
-    def section_terms(self, i: int) -> frozenset[str]:
-        """Content stems of section ``i`` (breadcrumb, heading and text)."""
+    def _idf(self) -> dict[str, float]:
+        """Smoothed inverse document frequency of each term over the sections' body text,
+        ``log((n + 1) / (df + 1)) + 1``: the weight of a query term's specificity (``Query.weights``)."""
+        if "_idf_cache" not in self.__dict__:
+            n, df = len(self.sections), np.diff(self.ranker.body.matrix.tocsc().indptr).tolist()
+            names = self.ranker.body.terms
+            self._idf_cache = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in zip(names, df)}
+        return self._idf_cache
+
+    def _passage_idf(self) -> dict[str, float]:
+        if "_passage_idf_cache" not in self.__dict__:
+            body = self.ranker.body
+            self._passage_idf_cache = dict(zip(body.terms, body.idf))
+        return self._passage_idf_cache
+
+    def _unseen_idf(self) -> float:
+        """The idf of a term no section uses (df = 0): the largest."""
+        return math.log(len(self.sections) + 1) + 1.0
+
+    def _section_terms(self, i: int) -> frozenset[str]:
         cache = self.__dict__.setdefault("_terms_cache", {})
         if i not in cache:
             s = self.sections[i]
             cache[i] = frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
         return cache[i]
 
-    def _prepare(self, question: str) -> tuple[str, dict[str, str]]:
-        """Typo correction, once per question: the decision calls search() then query_coverage()."""
-        last = self.__dict__.get("_last_prepared")
-        if last is None or last[0] != question:
-            last = (question, self.ranker.prepare(question))
-            self._last_prepared = last
-        return last[1]
-
     def _units(self, i: int) -> list[Unit]:
         cache = self.__dict__.setdefault("_units_cache", {})
         if i not in cache:
             cache[i] = section_units(self.sections[i])
         return cache[i]
-
-    def query_coverage(self, question: str) -> tuple[list[str], list[str]]:
-        """-> (content stems of the question, those the indexed text contains). A word the typo
-        corrector fixed with a near-identical spelling is replaced by its correction, so a typo is not
-        counted as unknown; a real word the handbook lacks ("choropleth") stays unknown."""
-        _, fixes = self._prepare(question)
-        fixes = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
-        terms = [stem(fixes.get(w, w)) for w in words(question) if w not in STOP_WORDS]
-        body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
-        return terms, [t for t in terms if t in body or t in title]
 
     # -------------------------------------------------------------------------------- files
     def save(self, out_dir: str | Path) -> Path:
@@ -190,6 +190,7 @@ class Index:
         if len(sections) <= WARM_LIMIT:
             for i in range(len(sections)):
                 index._units(i)
+                index._section_terms(i)
         return index
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,15 @@ _SECTION_FIELDS = tuple(f.name for f in fields(Section))
 
 @dataclass(frozen=True)
 class Hit:
-    """A ranked search result: the section, its score in [0, 1], and the best passage (Markdown)."""
+    """A ranked search result: the section, its score in [0, 1], the best passage (Markdown and plain),
+    and the section's content stems (breadcrumb, heading and text), so a reader needs nothing else."""
 
     section: Section
     score: float
     passage: str
     passage_text: str = ""
-    position: int = -1         # the section's row in the index (Index.section_terms etc.)
+    position: int = -1                        # the section's row in the index
+    section_terms: frozenset[str] = frozenset()
 
     def to_json(self) -> dict:
         return {
@@ -68,3 +71,28 @@ class Hit:
             "score": round(float(self.score), 4),
             "passage": self.passage,
         }
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the index understood of a question.
+
+    ``terms`` are the question's distinct content stems in order (a typo the index corrected with a
+    near-identical spelling counts as its correction, so it is not unknown); ``known`` those the indexed
+    text uses; ``weights`` the inverse document frequency of each term over the sections (a term no
+    section uses gets the largest); ``corrections`` every {typo: correction} the ranking applied.
+    """
+
+    text: str
+    terms: tuple[str, ...] = ()
+    known: frozenset[str] = frozenset()
+    weights: Mapping[str, float] = field(default_factory=dict)
+    corrections: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``Index.search``'s value: the hits, best first, and what was understood of the question."""
+
+    query: Query
+    hits: tuple[Hit, ...] = ()

@@ -64,7 +64,7 @@ def test_each_bad_file_and_source_gets_one_line_and_the_rest_is_indexed(bad_tree
     assert len(result.problems) == 6
     assert sorted({s.path for s in result.index.sections}) == ["good.md", "sub/also good.md"]
     assert [src["name"] for src in result.index.meta["sources"]] == ["docs"]
-    hits = Index.load(bad_tree / "index").search("retire a dataset", 1)
+    hits = Index.load(bad_tree / "index").search("retire a dataset", 1).hits
     assert hits and hits[0].section.url == SITE + "/good/#retiring-data"
 
 
@@ -168,4 +168,4 @@ def test_a_corrupt_previous_index_is_replaced_by_a_good_build(built_index):
     tmp = built_index.parent
     result = build(tmp / "sources.toml", built_index, tmp / "cache", synonyms_file=SYNONYMS)
     assert result.ok
-    assert Index.load(built_index).search("retire a dataset", 1)
+    assert Index.load(built_index).search("retire a dataset", 1).hits

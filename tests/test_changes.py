@@ -135,7 +135,7 @@ def test_reindex_2023_01_then_2025_07_through_git(tmp_path):
     # deleted pages are gone from the new index, and nothing of 2023-01's URLs is left
     assert not new_pages & set(report.pages_removed)
     assert not any("/data-resources/" in s.url or "/faq" in s.url for s in loaded.sections)
-    hits = loaded.search("how do I retire a dataset", 3)
+    hits = loaded.search("how do I retire a dataset", 3).hits
     assert hits and all(h.section.url.startswith(SITE + "/") and ".html" not in h.section.url for h in hits)
 
     third = build(sources, out, cache, synonyms_file=SYNONYMS)

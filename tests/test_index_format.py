@@ -75,8 +75,8 @@ def test_every_attribute_of_the_ranker_round_trips(bundled):
     _same(built.ranker, loaded.ranker)
     assert loaded.ranker.analyzer is loaded.ranker.body.analyzer, "a shared object comes back shared"
     for q in QUESTIONS:
-        assert [(h.section.id, round(h.score, 12)) for h in built.search(q, 5)] == \
-               [(h.section.id, round(h.score, 12)) for h in loaded.search(q, 5)], q
+        assert [(h.section.id, round(h.score, 12)) for h in built.search(q, 5).hits] == \
+               [(h.section.id, round(h.score, 12)) for h in loaded.search(q, 5).hits], q
 
 
 def test_state_that_cannot_be_stored_fails_the_save_naming_it(tmp_path, bundled):

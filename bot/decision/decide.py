@@ -6,9 +6,9 @@ ask`` and the evaluation all call it.
 1. Messages that are not questions are recognised first (``bot.decision.intents``): greetings, thanks and help
    are answered without a search; "talk to a person" hands off to DAPA directly; requests for the bot
    to *do* something (grant access, reset a password) escalate, because only a person can.
-2. Otherwise the handbook is searched and the evidence gathered (``bot.decision.evidence``): how much of the
-   question's weighted content the best hits contain (``matched``), the top score, and how much of
-   the question the handbook never talks about (``unknown``). A raw score threshold alone separates
+2. Otherwise the handbook is searched once and the evidence read from the search result
+   (``bot.decision.evidence``): how much of the question's weighted content the best hits contain
+   (``matched``), the top score, and how much of the question the handbook never talks about (``unknown``). A raw score threshold alone separates
    in-scope from out-of-scope questions poorly, so a linear combination of the three is used:
        confidence = BIAS + Σ WEIGHTS[f] * feature_f;   escalate when confidence < ESCALATE_BELOW.
    The weights and threshold are fitted by ``benchmarks/calibrate_decision.py`` on the dev sets and
@@ -21,10 +21,14 @@ ask`` and the evaluation all call it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.decision.evidence import Evidence, gather
 from bot.decision.intents import detect_intent
 from indexer.model import Hit
+
+if TYPE_CHECKING:
+    from indexer.index import Index
 
 # BEGIN CALIBRATED (written by benchmarks/calibrate_decision.py; do not edit by hand)
 WEIGHTS = {'matched': 2.532, 'top_score': 1.323, 'unknown': -1.012}
@@ -79,8 +83,8 @@ def confidence(evidence: Evidence) -> float:
     return BIAS + sum(WEIGHTS[name] * features[name] for name in WEIGHTS)
 
 
-def decide(question: str, index, max_chars: int = MAX_QUESTION_CHARS) -> Decision:
-    """Decide how to reply to ``question`` using ``index`` (an ``indexer.index.Index``)."""
+def decide(question: str, index: Index, max_chars: int = MAX_QUESTION_CHARS) -> Decision:
+    """Decide how to reply to ``question``: one ``index.search``, whose value is all the decision reads."""
     text, truncated = clean_question(question, max_chars)
     intent = detect_intent(text)
     if intent in SMALL_TALK:
@@ -88,8 +92,9 @@ def decide(question: str, index, max_chars: int = MAX_QUESTION_CHARS) -> Decisio
     if intent == "handoff":
         return Decision(HANDOFF, text, reason="asked for a person", truncated=truncated)
 
-    hits = index.search(text, SEARCH_DEPTH)
-    evidence = gather(index, text, hits)
+    result = index.search(text, SEARCH_DEPTH)
+    hits = result.hits
+    evidence = gather(result)
     score = confidence(evidence)
     if intent == "action" or not hits or score < ESCALATE_BELOW:
         closest = tuple(h for h in hits[:MAX_ALSO_SEE] if h.score >= CLOSEST_MIN_SCORE)

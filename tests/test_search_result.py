@@ -1,0 +1,88 @@
+"""``Index.search`` returns a value: the hits and what was understood of the question. The decision's
+evidence is computed from that value alone, without calling back into the index."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.decision.decide import decide
+from bot.decision.evidence import gather
+from indexer.model import Hit, Query, SearchResult
+from indexer.text import content_terms
+
+
+def test_search_returns_hits_and_what_was_understood(bundled_index):
+    index = bundled_index[1]
+    result = index.search("how do I retire a choropleth dataset", 5)
+    assert isinstance(result, SearchResult) and 0 < len(result.hits) <= 5
+    query = result.query
+    assert query.text == "how do I retire a choropleth dataset"
+    assert query.terms == ("retir", "choropleth", "dataset")
+    assert query.known == {"retir", "dataset"}            # the handbook never says "choropleth"
+    assert set(query.weights) == set(query.terms)
+    # one idf: a term no section uses weighs the most, a common term the least
+    assert query.weights["choropleth"] == pytest.approx(math.log(len(index.sections) + 1) + 1)
+    assert query.weights["choropleth"] > query.weights["retir"] > query.weights["dataset"] > 1.0
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_each_hit_carries_its_sections_terms(bundled_index):
+    index = bundled_index[1]
+    for hit in index.search("who is the data steward", 3).hits:
+        s = hit.section
+        assert hit.section_terms == frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
+        assert index.sections[hit.position] is s
+
+
+def test_typo_corrections_are_part_of_the_value(bundled_index):
+    result = bundled_index[1].search("how do I retire a datset", 3)
+    assert result.query.corrections == {"datset": "dataset"}
+    assert result.query.terms == ("retir", "dataset") and result.query.known == {"retir", "dataset"}  # not unknown
+    spelled = bundled_index[1].search("how do I retire a dataset", 3)
+    assert result.hits and [h.section.url for h in result.hits] == [h.section.url for h in spelled.hits]
+
+
+def test_same_question_twice_gives_equal_values(bundled_index):
+    index = bundled_index[1]
+    first = index.search("what metadata does a dataset need", 4)
+    index.search("something else entirely", 4)
+    assert index.search("what metadata does a dataset need", 4) == first
+
+
+def test_empty_question_understands_nothing(bundled_index):
+    result = bundled_index[1].search("   ", 5)
+    assert result.hits == () and result.query.terms == ()
+
+
+def _hit(url: str, score: float, terms: set[str]) -> Hit:
+    from indexer.model import Section
+
+    section = Section(url, "s", "p.md", url, "Page", ("Page",), "Heading", 2, None, url, ("text",), ("text",))
+    return Hit(section, score, "text", "text", 0, frozenset(terms))
+
+
+def test_evidence_reads_only_the_value():
+    query = Query("q", ("retir", "choropleth"), frozenset({"retir"}), {"retir": 2.0, "choropleth": 6.0})
+    result = SearchResult(query, (_hit("https://x/a", 0.5, {"retir", "dataset"}), _hit("https://x/b", 0.4, set())))
+    evidence = gather(result)
+    assert evidence.top_score == 0.5
+    assert evidence.matched == pytest.approx(2.0 / 8.0) and evidence.unknown == pytest.approx(6.0 / 8.0)
+    assert gather(SearchResult(Query("q"))).unknown == 1.0   # nothing understood: all unknown
+
+
+class OnlySearch:
+    """An index that offers nothing but ``search``: the decision must need nothing else."""
+
+    def __init__(self, index) -> None:
+        self._index = index
+
+    def search(self, question: str, k: int) -> SearchResult:
+        return self._index.search(question, k)
+
+
+@pytest.mark.parametrize("question", ["who is the data steward at my agency?", "who won the game last night"])
+def test_decide_never_calls_back_into_the_index(bundled_index, question):
+    assert decide(question, OnlySearch(bundled_index[1])) == decide(question, bundled_index[1])
