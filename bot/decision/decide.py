@@ -8,8 +8,9 @@ ask`` and the evaluation all call it.
    to *do* something (grant access, reset a password) escalate, because only a person can.
 2. Otherwise the handbook is searched once and the evidence read from the search result
    (``bot.decision.evidence``): how much of the question's weighted content the best hits contain
-   (``matched``), the top score, and how much of the question the handbook never talks about (``unknown``). A raw score threshold alone separates
-   in-scope from out-of-scope questions poorly, so a linear combination of the three is used:
+   (``matched``), the top score, and how much of the question the handbook never talks about
+   (``unknown``). A raw score threshold alone separates in-scope from out-of-scope questions poorly,
+   so a linear combination of the three is used:
        confidence = BIAS + Σ WEIGHTS[f] * feature_f;   escalate when confidence < ESCALATE_BELOW.
    The weights and threshold are fitted by ``benchmarks/calibrate_decision.py`` on the dev sets and
    written into the CALIBRATED block below; re-run it after the ranker changes.
