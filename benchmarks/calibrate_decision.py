@@ -1,4 +1,4 @@
-"""Fit the escalation model of bot/answer.py on the dev sets and (with --write) store it there.
+"""Fit the escalation model of bot/decision/decide.py on the dev sets; --write stores it in bot/decision/params.json.
 
     python benchmarks/calibrate_decision.py [--write] [--shared ../shared]
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,11 @@ from sklearn.linear_model import LogisticRegression
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_kb  # noqa: E402
 
+from bot.decision.decide import PARAMS_FILE, DecisionParams  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 IN_SCOPE_COST = 3.0      # wrongly escalating an in-scope question is this many times worse
 CLOSEST_PERCENTILE = 25  # "reasonable" closest sections score at least this percentile of in-scope top scores
-ANSWER_PY = REPO / "bot" / "decision" / "decide.py"
 
 
 def build_eval_index(shared: Path, workdir: Path):
@@ -73,7 +73,7 @@ def pick_threshold(conf_in: np.ndarray, conf_out: np.ndarray) -> float:
     return best
 
 
-def fit(rows) -> dict:
+def fit(rows) -> DecisionParams:
     names = list(rows[0][0])
     x = np.array([[f[n] for n in names] for f, _ in rows])
     y = np.array([1 if q["in_scope"] else 0 for _, q in rows])
@@ -81,31 +81,25 @@ def fit(rows) -> dict:
     conf = model.decision_function(x)
     threshold = pick_threshold(conf[y == 1], conf[y == 0])
     tops = np.array([q["top"] for _, q in rows if q["in_scope"]])
-    return {"WEIGHTS": {n: round(float(w), 3) for n, w in zip(names, model.coef_[0])},
-            "BIAS": round(float(model.intercept_[0]), 3), "ESCALATE_BELOW": round(threshold, 3),
-            "CLOSEST_MIN_SCORE": round(float(np.percentile(tops, CLOSEST_PERCENTILE)), 3)}
+    return DecisionParams(weights={n: round(float(w), 3) for n, w in zip(names, model.coef_[0])},
+                          bias=round(float(model.intercept_[0]), 3), escalate_below=round(threshold, 3),
+                          closest_min_score=round(float(np.percentile(tops, CLOSEST_PERCENTILE)), 3))
 
 
-def write_block(values: dict) -> None:
-    block = "\n".join(f"{k} = {v!r}" for k, v in values.items())
-    text = ANSWER_PY.read_text(encoding="utf-8")
-    new = re.sub(r"(# BEGIN CALIBRATED[^\n]*\n).*?(# END CALIBRATED)", lambda m: m.group(1) + block + "\n" + m.group(2),
-                 text, count=1, flags=re.S)
-    ANSWER_PY.write_text(new, encoding="utf-8")
+def write_params(params: DecisionParams) -> None:
+    data = {"fitted_by": "benchmarks/calibrate_decision.py --write (do not edit by hand)", **params.to_json()}
+    PARAMS_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def score(index, eval_dir: Path) -> dict:
-    """Run the real decision path over dev + dev_oos and score it with score.py."""
-    import importlib
-
-    import bot.decision.decide
+def score(index, eval_dir: Path, params: DecisionParams) -> dict:
+    """Run the real decision path with ``params`` over dev + dev_oos and score it with score.py."""
     from bot.cli import decision_record
+    from bot.decision.decide import decide
 
-    answer = importlib.reload(bot.decision.decide)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
         for name in ("dev.jsonl", "dev_oos.jsonl"):
             for q in load_jsonl(eval_dir / name):
-                rec = decision_record(answer.decide(q["q"], index), q["id"])
+                rec = decision_record(decide(q["q"], index, params=params), q["id"])
                 f.write(json.dumps({"id": rec["id"], "urls": [a["url"] for a in rec["answers"]],
                                     "escalated": rec["escalate"]}) + "\n")
     out = subprocess.run([sys.executable, str(eval_dir / "score.py"), "--pred", f.name, "--gold",
@@ -117,7 +111,7 @@ def score(index, eval_dir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="store the fitted values in bot/answer.py")
+    ap.add_argument("--write", action="store_true", help="store the fitted values in bot/decision/params.json")
     ap.add_argument("--shared", default=os.environ.get("HANDBOOK_SHARED", str(REPO.parent / "shared")))
     args = ap.parse_args()
     shared = Path(args.shared)
@@ -129,12 +123,12 @@ def main() -> int:
         index = build_eval_index(shared, Path(tmp))
         rows = gather_rows(index, load_jsonl(eval_dir / "dev.jsonl"), True)
         rows += gather_rows(index, load_jsonl(eval_dir / "dev_oos.jsonl"), False)
-        values = fit(rows)
-        print("fitted:", json.dumps(values))
+        params = fit(rows)
+        print("fitted:", json.dumps(params.to_json()))
         if args.write:
-            write_block(values)
-            print(f"written to {ANSWER_PY.relative_to(REPO)}")
-        metrics = score(index, eval_dir)
+            write_params(params)
+            print(f"written to {PARAMS_FILE.relative_to(REPO)}")
+        metrics = score(index, eval_dir, params)
     print(json.dumps(metrics, indent=2))
     return 0
 

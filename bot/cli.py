@@ -25,7 +25,7 @@ from bot.settings import Settings
 def decision_record(decision: Decision, qid=None) -> dict:
     """The ``ask --json`` / ``--batch`` output line for one decision."""
     record = {"escalate": decision.escalates, "answers": [h.to_json() for h in decision.answers]}
-    return {"id": qid, **record} if qid is not None else {"q": decision.question, "kind": decision.kind, **record}
+    return {"id": qid, **record} if qid is not None else {"q": decision.question, "kind": decision.kind.value, **record}
 
 
 def _load_index(index_dir: Path):

@@ -1,7 +1,8 @@
 """Replies as Adaptive Cards (version 1.5) with a plain-text summary for clients without cards.
 
-``reply_for(decision, turn_id, where) -> Reply``; ``welcome()``, ``help_reply()``, ``small_talk(kind)``,
-``vote_thanks()``. Cards are plain dicts (no framework).
+``reply_for(decision, turn_id, where) -> Reply`` renders every kind of decision (answers, escalations,
+hand-offs, small talk); ``welcome()``, ``help_reply()`` and ``vote_thanks()`` are the replies that
+need no decision. Cards are plain dicts (no framework).
 
 User text is never interpreted as markup: it appears only in ``TextRun`` elements (which Adaptive
 Cards never parse as Markdown) and, percent-encoded, inside the ``mailto:`` link. Handbook text
@@ -15,7 +16,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from bot.decision.decide import ESCALATE, HANDOFF, Decision
+from bot.decision.decide import Decision
+from bot.decision.kinds import Kind, Reason
 from indexer.model import Hit
 
 DAPA_EMAIL = "dapa@ct.gov"
@@ -108,15 +110,16 @@ def answer_reply(decision: Decision, turn_id: str | None) -> Reply:
     return Reply(summary, _card(body, actions, summary))
 
 
+_ESCALATION_HEADLINES = {
+    Reason.ASKED_FOR_PERSON: "Sure, the Data and Policy Analytics team (DAPA) can help you directly.",
+    Reason.VOTED_DOWN: "Sorry that didn't help. The Data and Policy Analytics team (DAPA) can answer it.",
+    Reason.ACTION_REQUEST: "I can't do that myself, but the Data and Policy Analytics team (DAPA) can.",
+}
+_NOT_COVERED = "The handbook doesn't cover this, so I'd rather not guess."
+
+
 def escalation_reply(decision: Decision, where: str | None) -> Reply:
-    if decision.kind == HANDOFF:
-        headline = "Sure, the Data and Policy Analytics team (DAPA) can help you directly."
-    elif decision.reason == "voted down":
-        headline = "Sorry that didn't help. The Data and Policy Analytics team (DAPA) can answer it."
-    elif decision.reason == "action request":
-        headline = "I can't do that myself, but the Data and Policy Analytics team (DAPA) can."
-    else:
-        headline = "The handbook doesn't cover this, so I'd rather not guess."
+    headline = _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
     body = [_text(headline, weight="Bolder")]
     if decision.question:
         body.append(_literal("You asked: ", decision.question))
@@ -129,8 +132,14 @@ def escalation_reply(decision: Decision, where: str | None) -> Reply:
 
 
 def reply_for(decision: Decision, turn_id: str | None = None, where: str | None = None) -> Reply:
-    """The reply to a handbook decision (answer, alternatives, escalation, hand-off)."""
-    if decision.kind in (ESCALATE, HANDOFF):
+    """The reply to any decision: ``turn_id`` goes on the vote buttons of an answer, ``where`` (the
+    conversation, for the DAPA e-mail) on an escalation."""
+    kind = decision.kind
+    if kind is Kind.HELP:
+        return help_reply()
+    if kind.small_talk:
+        return small_talk(kind)
+    if kind.escalates:
         return escalation_reply(decision, where)
     return answer_reply(decision, turn_id)
 
@@ -159,9 +168,9 @@ def help_reply() -> Reply:
     return Reply(summary, _card(body, actions, summary))
 
 
-def small_talk(kind: str) -> Reply:
-    text = {"greeting": "Hello! Ask me anything about publishing open data, or say \"help\".",
-            "thanks": "You're welcome! Happy publishing."}.get(kind, "Ask me a question about the handbook.")
+def small_talk(kind: Kind) -> Reply:
+    text = {Kind.GREETING: "Hello! Ask me anything about publishing open data, or say \"help\".",
+            Kind.THANKS: "You're welcome! Happy publishing."}.get(kind, "Ask me a question about the handbook.")
     return Reply(text, None, text)
 
 

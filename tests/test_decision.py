@@ -9,8 +9,9 @@ import sys
 import pytest
 from bot_harness import build_bundled
 
-from bot.decision.decide import ALTERNATIVES, ANSWER, ESCALATE, HANDOFF, clean_question, decide
+from bot.decision.decide import clean_question, decide
 from bot.decision.intents import detect_intent
+from bot.decision.kinds import Kind
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_clean_question_truncates_and_strips_control_characters():
 
 def test_in_scope_question_is_answered_with_deep_link(bundled_index):
     d = decide("who is the data steward at my agency?", bundled_index[1])
-    assert d.kind in (ANSWER, ALTERNATIVES) and not d.escalates
+    assert d.kind in (Kind.ANSWER, Kind.ALTERNATIVES) and not d.escalates
     assert d.best.section.url == "https://ctopendata.github.io/open-data-handbook/#open-data-roles"
     assert len(d.answers) <= 3 and len({h.section.url for h in d.answers}) == len(d.answers)
 
@@ -47,13 +48,13 @@ def test_in_scope_question_is_answered_with_deep_link(bundled_index):
 @pytest.mark.parametrize("question", ["who won the game last night", "what's the state holiday schedule"])
 def test_off_topic_question_escalates(bundled_index, question):
     d = decide(question, bundled_index[1])
-    assert d.kind == ESCALATE and d.best is None and d.reason == "outside handbook"
+    assert d.kind == Kind.ESCALATE and d.best is None and d.reason == "outside handbook"
 
 
 def test_handoff_and_action_requests_escalate_without_answer(bundled_index):
-    assert decide("talk to a person", bundled_index[1]).kind == HANDOFF
+    assert decide("talk to a person", bundled_index[1]).kind == Kind.HANDOFF
     d = decide("can you grant me access to the portal", bundled_index[1])
-    assert d.kind == ESCALATE and d.reason == "action request"
+    assert d.kind == Kind.ESCALATE and d.reason == "action request"
 
 
 def test_small_talk_does_not_search(bundled_index):

@@ -1,7 +1,7 @@
 """Messages that are not handbook questions: greetings, thanks, help, asking for a person, and
 requests for the bot to *do* something (grant access, reset a password) that only a person can.
 
-``detect_intent(text) -> str | None``: "greeting" | "thanks" | "help" | "handoff" | "action" | None.
+``detect_intent(text) -> Intent | None`` (``bot.decision.kinds.Intent``; None means "search the handbook").
 Small talk is recognised only when the whole message is small talk, so "hi, how do I retire a dataset"
 is still a question. Pure functions, no framework.
 """
@@ -9,6 +9,8 @@ is still a question. Pure functions, no framework.
 from __future__ import annotations
 
 import re
+
+from bot.decision.kinds import Intent
 
 _WORDS = re.compile(r"[a-z']+")
 
@@ -33,21 +35,21 @@ _ACTION = re.compile(
     r"credentials)\b")
 
 
-def detect_intent(text: str) -> str | None:
+def detect_intent(text: str) -> Intent | None:
     """Classify a message that needs no handbook search; None means "search the handbook"."""
     folded = text.lower().replace("’", "'").strip()
     if not folded:
-        return "help"
+        return Intent.HELP
     if _HELP.match(folded):
-        return "help"
+        return Intent.HELP
     if _HANDOFF.search(folded):
-        return "handoff"
+        return Intent.HANDOFF
     if _ACTION.search(folded):
-        return "action"
+        return Intent.ACTION
     words = _WORDS.findall(folded)
     if words and len(words) <= 6:
         if words[0] in _GREETING_HEADS and all(w in _GREETINGS for w in words):
-            return "greeting"
+            return Intent.GREETING
         if any(w in _THANKS_HEADS for w in words) and all(w in _THANKS for w in words):
-            return "thanks"
+            return Intent.THANKS
     return None

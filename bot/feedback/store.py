@@ -17,11 +17,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.decision.kinds import Kind
+
 
 @dataclass(frozen=True)
 class TurnRecord:
     question: str
-    decision: str              # "answer" | "answer_with_alternatives" | "escalate" | "handoff"
+    decision: str              # a bot.decision.kinds.Kind value: "answer" | "escalate" | ...
     top_url: str | None
     user_hash: str | None      # salted hash, never the raw id
     conversation_type: str     # "channel" | "groupChat" | "personal" | "cli" ...
@@ -52,7 +54,7 @@ class FeedbackStore(Protocol):
     def close(self) -> None: ...
 
 
-ESCALATED_DECISIONS = ("escalate", "handoff")   # both hand the question to DAPA: the report lists them
+ESCALATED_DECISIONS = tuple(k.value for k in Kind if k.escalates)   # handed to DAPA: the report lists them
 VOTES = ("up", "down")
 
 

@@ -26,7 +26,8 @@ from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_da
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
 from bot import replies
-from bot.decision.decide import ESCALATE, SMALL_TALK, Decision, clean_question
+from bot.decision.decide import Decision, clean_question
+from bot.decision.kinds import Kind, Reason
 from bot.feedback.recorder import Recorder
 from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
 from bot.teams.pacing import Decider, Typing
@@ -41,7 +42,7 @@ class HandbookBot(TeamsActivityHandler):
     def __init__(self, holder, store: FeedbackStore | None, settings) -> None:
         self.holder, self.store, self.settings = holder, store, settings
         self.recorder = Recorder(store) if store is not None else None
-        self.decide = Decider()
+        self.decider = Decider()
 
     # ------------------------------------------------------------------ messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -69,19 +70,17 @@ class HandbookBot(TeamsActivityHandler):
         typing = Typing(lambda: turn_context.send_activity(Activity(type=ActivityTypes.typing)),
                         self.settings.typing_delay_seconds)
         try:
-            decision: Decision = await self.decide(text, index, self.settings.max_question_chars)
+            decision: Decision = await self.decider(text, index, self.settings.max_question_chars)
         finally:
             await typing.stop()
-        if decision.kind in SMALL_TALK:
-            reply = replies.help_reply() if decision.kind == "help" else replies.small_talk(decision.kind)
-            await self._send(turn_context, reply)
-            return
-        user = self._user_hash(turn_context)
-        turn_id = self._record(decision, user, _conversation_type(turn_context.activity))
-        log.info("answered: decision=%s reason=%s conversation=%s user=%s top=%s truncated=%s in %.0f ms",
-                 decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
-                 decision.best.section.url if decision.best else None, decision.truncated,
-                 (time.perf_counter() - started) * 1000)
+        turn_id = None
+        if not decision.kind.small_talk:
+            user = self._user_hash(turn_context)
+            turn_id = self._record(decision, user, _conversation_type(turn_context.activity))
+            log.info("answered: decision=%s reason=%s conversation=%s user=%s top=%s truncated=%s in %.0f ms",
+                     decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
+                     decision.best.section.url if decision.best else None, decision.truncated,
+                     (time.perf_counter() - started) * 1000)
         await self._send(turn_context, replies.reply_for(decision, turn_id, _where(turn_context.activity)))
 
     # ------------------------------------------------------------------ card actions
@@ -97,8 +96,8 @@ class HandbookBot(TeamsActivityHandler):
             log.info("vote: %s on turn %s (known=%s) user=%s", data["vote"], data["turn"][:12], known, user)
             if data["vote"] == "down":
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
-                decision = Decision(ESCALATE, clean_question(question)[0], reason="voted down")
-                await self._send(turn_context, replies.escalation_reply(decision, _where(turn_context.activity)))
+                decision = Decision(Kind.ESCALATE, clean_question(question)[0], reason=Reason.VOTED_DOWN)
+                await self._send(turn_context, replies.reply_for(decision, where=_where(turn_context.activity)))
             else:
                 await self._send(turn_context, replies.vote_thanks("up"))
             return "Thanks for the feedback!"
@@ -151,7 +150,7 @@ class HandbookBot(TeamsActivityHandler):
         if self.recorder is None:
             return None
         return self.recorder.record_turn(TurnRecord(
-            decision.question, decision.kind, decision.best.section.url if decision.best else None, user,
+            decision.question, decision.kind.value, decision.best.section.url if decision.best else None, user,
             conversation_type))
 
     async def _vote(self, turn_id: str, vote: str, user: str | None) -> bool:
