@@ -23,8 +23,9 @@ from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthenticati
 from botbuilder.schema import Activity
 
 from bot.index_holder import IndexHolder
+from bot.replies import Replies
 from bot.settings import Settings
-from bot.teams.adapter import RetryingCloudAdapter, on_turn_error
+from bot.teams.adapter import RetryingCloudAdapter, turn_error_handler
 from bot.teams.connector import CachingBotFrameworkAuthentication
 from bot.teams.handler import HandbookBot
 
@@ -103,12 +104,12 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
         from bot.feedback.store import open_store
 
         store = open_store(settings)
-    holder = holder or IndexHolder(settings.index_dir)
+    holder = holder or IndexHolder(settings.index_dir, sources=settings.sources_file)
     auth = CachingBotFrameworkAuthentication(   # connector clients kept per service URL (bot/fast_connector.py)
         ConfigurationBotFrameworkAuthentication(settings, credentials_factory=credentials_factory))
     adapter = RetryingCloudAdapter(auth, retries=settings.send_retries, base=settings.retry_base_seconds,
                                    cap=settings.retry_max_seconds)
-    adapter.on_turn_error = on_turn_error
+    adapter.on_turn_error = turn_error_handler(Replies.from_settings(settings).turn_failed())
     app = web.Application(client_max_size=settings.max_body_bytes + 1)
     app[SETTINGS], app[HOLDER], app[ADAPTER] = settings, holder, adapter
     app[BOT] = bot = HandbookBot(holder, store, settings)

@@ -28,24 +28,24 @@ def decision_record(decision: Decision, qid=None) -> dict:
     return {"id": qid, **record} if qid is not None else {"q": decision.question, "kind": decision.kind.value, **record}
 
 
-def _load_index(index_dir: Path):
+def _load_index(index_dir: Path, sources: Path):
     from bot.index_holder import load_or_build
 
-    return load_or_build(index_dir)
+    return load_or_build(index_dir, sources)
 
 
-def _print_decision(decision: Decision) -> None:
+def _print_decision(decision: Decision, settings: Settings) -> None:
     print(f"Q: {decision.question}\n-> {decision.kind} ({decision.reason})")
     for rank, h in enumerate(decision.answers, 1):
         print(f"  {rank}. [{h.score:.3f}] {' › '.join(h.section.breadcrumb)}\n     {h.section.url}")
         for line in h.passage_text.splitlines()[:6]:
             print(f"     | {line}")
     if decision.escalates:
-        print("  The handbook does not cover this: email dapa@ct.gov")
+        print(f"  The handbook does not cover this: email {settings.dapa_email}")
 
 
 def _cmd_ask(args, settings: Settings) -> int:
-    index = _load_index(Path(args.index or settings.index_dir))
+    index = _load_index(Path(args.index or settings.index_dir), settings.sources_file)
     if args.batch:
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
         with source:
@@ -68,7 +68,7 @@ def _cmd_ask(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(decision_record(decision), ensure_ascii=False))
     else:
-        _print_decision(decision)
+        _print_decision(decision, settings)
     return 0
 
 

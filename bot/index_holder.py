@@ -14,9 +14,10 @@ import logging
 import threading
 from pathlib import Path
 
-from indexer.build import DEFAULT_SOURCES, build
+from indexer.build import build
 from indexer.errors import IndexLoadError
 from indexer.index import Index
+from indexer.paths import DEFAULT_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ def _signature(index_dir: Path) -> tuple | None:
 class IndexHolder:
     """Holds the current ``Index`` (or None until loaded) for ``index_dir``."""
 
-    def __init__(self, index_dir: Path, index: Index | None = None) -> None:
-        self.index_dir = Path(index_dir)
+    def __init__(self, index_dir: Path, index: Index | None = None, sources: Path = DEFAULT_SOURCES) -> None:
+        self.index_dir, self.sources = Path(index_dir), Path(sources)
         self._index = index
         self._signature = _signature(self.index_dir) if index is not None else None
         self._rejected: tuple | None = None
@@ -59,9 +60,9 @@ class IndexHolder:
         return self._index
 
     def load_initial(self, build_if_missing: bool = True) -> Index:
-        """Blocking first load (builds from knowledge/ when allowed and needed)."""
+        """Blocking first load (builds from ``sources`` when allowed and needed)."""
         signature = _signature(self.index_dir)
-        index = load_or_build(self.index_dir) if build_if_missing else Index.load(self.index_dir)
+        index = load_or_build(self.index_dir, self.sources) if build_if_missing else Index.load(self.index_dir)
         with self._lock:
             self._index, self._signature = index, _signature(self.index_dir) or signature
         log.info("index loaded: %s sections, built %s", index.meta.get("sections"), index.meta.get("built_at"))

@@ -1,8 +1,9 @@
 """Replies as Adaptive Cards (version 1.5) with a plain-text summary for clients without cards.
 
-``reply_for(decision, turn_id, where) -> Reply`` renders every kind of decision (answers, escalations,
-hand-offs, small talk); ``welcome()``, ``help_reply()`` and ``vote_thanks()`` are the replies that
-need no decision. Cards are plain dicts (no framework).
+``Replies(dapa_email, handbook_url)`` (``Replies.from_settings(settings)``) renders them:
+``reply_for(decision, turn_id, where) -> Reply`` every kind of decision (answers, escalations, hand-offs,
+small talk) in one place; ``welcome()``, ``help()``, ``vote_thanks()`` and ``turn_failed()`` the replies
+that need no decision. Cards are plain dicts (no framework).
 
 User text is never interpreted as markup: it appears only in ``TextRun`` elements (which Adaptive
 Cards never parse as Markdown) and, percent-encoded, inside the ``mailto:`` link. Handbook text
@@ -18,10 +19,9 @@ from urllib.parse import quote
 
 from bot.decision.decide import Decision
 from bot.decision.kinds import Kind, Reason
+from bot.settings import DAPA_EMAIL, HANDBOOK_URL, Settings
 from indexer.model import Hit
 
-DAPA_EMAIL = "dapa@ct.gov"
-HANDBOOK_URL = "https://ctopendata.github.io/open-data-handbook"
 EXAMPLES = ("How do I retire a dataset?", "What metadata does a dataset need?",
             "Which tool should I use to automate updates?")
 CARD_VERSION = "1.5"
@@ -57,57 +57,12 @@ def _card(body: list[dict], actions: list[dict], fallback: str) -> dict:
             "msteams": {"width": "Full"}}
 
 
-def _link_list(title: str, hits: tuple[Hit, ...]) -> list[dict]:
-    if not hits:
-        return []
-    lines = "\n".join(f"- [{escape_markdown(' › '.join(h.section.breadcrumb))}]({_safe_url(h.section.url)})"
-                      for h in hits)
-    return [_text(title, weight="Bolder", spacing="Medium"), _text(lines, spacing="Small")]
-
-
-def _safe_url(url: str) -> str:
-    if not url.startswith(("https://", "http://")):
-        return HANDBOOK_URL
-    return url.replace(" ", "%20").replace(")", "%29").replace("(", "%28")
-
-
 def _vote_actions(turn_id: str | None, question: str) -> list[dict]:
     if not turn_id:
         return []
     return [{"type": "Action.Submit", "title": f"{icon} {label}",
              "data": {"action": "vote", "vote": vote, "turn": turn_id, "q": question}}
             for vote, icon, label in (("up", "👍", "Helpful"), ("down", "👎", "Not helpful"))]
-
-
-def mailto(question: str, where: str | None) -> str:
-    """``mailto:dapa@ct.gov`` with subject and body prefilled (the question, where it was asked)."""
-    short = question if len(question) <= 80 else question[:77] + "..."
-    body = f"Question: {question}\n"
-    if where:
-        body += f"Asked in: {where}\n"
-    body += "\n(The CT Open Data Handbook did not answer this; sent from the handbook bot.)"
-    return f"mailto:{DAPA_EMAIL}?subject={quote('Open data question: ' + short, safe='')}&body={quote(body, safe='')}"
-
-
-def answer_reply(decision: Decision, turn_id: str | None) -> Reply:
-    best = decision.best
-    sec = best.section
-    crumb = " › ".join(sec.breadcrumb[:-1]) or sec.page_title
-    body = [_text(escape_markdown(crumb), isSubtle=True, size="Small", spacing="None"),
-            _text(escape_markdown(sec.heading), weight="Bolder", size="Medium", spacing="Small"),
-            _text(best.passage or best.passage_text or "(see the handbook section)")]
-    actions = [{"type": "Action.OpenUrl", "title": "Open in handbook", "url": _safe_url(sec.url)}]
-    for alt in decision.alternatives:
-        body += [_text("Or did you mean:", weight="Bolder", spacing="Medium"),
-                 _text(escape_markdown(" › ".join(alt.section.breadcrumb)), isSubtle=True, size="Small"),
-                 _text(alt.passage or alt.passage_text)]
-        actions.append({"type": "Action.OpenUrl", "title": f"Open: {alt.section.heading[:40]}",
-                        "url": _safe_url(alt.section.url)})
-    body += _link_list("Also see", decision.also_see)
-    actions += _vote_actions(turn_id, decision.question)
-    summary = f"{' › '.join(sec.breadcrumb)}: {best.passage_text.splitlines()[0] if best.passage_text else ''}"
-    summary = f"{summary[:300]}\nOpen in handbook: {sec.url}"
-    return Reply(summary, _card(body, actions, summary))
 
 
 _ESCALATION_HEADLINES = {
@@ -118,62 +73,117 @@ _ESCALATION_HEADLINES = {
 _NOT_COVERED = "The handbook doesn't cover this, so I'd rather not guess."
 
 
-def escalation_reply(decision: Decision, where: str | None) -> Reply:
-    headline = _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
-    body = [_text(headline, weight="Bolder")]
-    if decision.question:
-        body.append(_literal("You asked: ", decision.question))
-    body += [_text(f"Email the Data and Policy Analytics team at {DAPA_EMAIL}: the button below prefills your "
-                  "question.", spacing="Small")]
-    body += _link_list("Closest handbook sections", decision.also_see)
-    actions = [{"type": "Action.OpenUrl", "title": "Email DAPA", "url": mailto(decision.question, where)}]
-    summary = f"{headline} Email DAPA: {DAPA_EMAIL}"
-    return Reply(summary, _card(body, actions, summary))
-
-
-def reply_for(decision: Decision, turn_id: str | None = None, where: str | None = None) -> Reply:
-    """The reply to any decision: ``turn_id`` goes on the vote buttons of an answer, ``where`` (the
-    conversation, for the DAPA e-mail) on an escalation."""
-    kind = decision.kind
-    if kind is Kind.HELP:
-        return help_reply()
-    if kind.small_talk:
-        return small_talk(kind)
-    if kind.escalates:
-        return escalation_reply(decision, where)
-    return answer_reply(decision, turn_id)
-
-
-def welcome() -> Reply:
-    body = [_text("Hi! I answer questions about publishing open data, from the CT Open Data Handbook.",
-                  weight="Bolder", size="Medium"),
-            _text("I know the handbook's guidance on identifying, preparing, describing (metadata), uploading, "
-                  "reviewing and maintaining data on the CT Open Data Portal and the CT Geodata Portal, plus "
-                  "automation tools, data stories, privacy and retiring data."),
-            _text("In a channel, @mention me with your question. Try:", spacing="Medium")]
-    actions = [{"type": "Action.Submit", "title": q, "data": {"action": "ask", "q": q}} for q in EXAMPLES]
-    actions.append({"type": "Action.OpenUrl", "title": "Open the handbook", "url": HANDBOOK_URL})
-    summary = (f"I answer questions from the CT Open Data Handbook ({HANDBOOK_URL}). Try: " + " / ".join(EXAMPLES))
-    return Reply(summary, _card(body, actions, summary))
-
-
-def help_reply() -> Reply:
-    body = [_text("Ask me a question about publishing open data in Connecticut.", weight="Bolder"),
-            _text("I reply with the handbook passage and a link to the exact section. When the handbook does not "
-                  f"cover something I'll point you to the Data and Policy Analytics team ({DAPA_EMAIL}). "
-                  "Say \"talk to a person\" at any time."),
-            _text("In a channel, @mention me. Examples:", spacing="Medium")]
-    actions = [{"type": "Action.Submit", "title": q, "data": {"action": "ask", "q": q}} for q in EXAMPLES]
-    summary = f"Ask me about publishing open data; I answer from {HANDBOOK_URL} or refer you to {DAPA_EMAIL}."
-    return Reply(summary, _card(body, actions, summary))
-
-
-def small_talk(kind: Kind) -> Reply:
+def _small_talk(kind: Kind) -> Reply:
     text = {Kind.GREETING: "Hello! Ask me anything about publishing open data, or say \"help\".",
             Kind.THANKS: "You're welcome! Happy publishing."}.get(kind, "Ask me a question about the handbook.")
     return Reply(text, None, text)
 
 
-def vote_thanks(vote: str) -> Reply:
-    text = "Thanks for the feedback!" if vote == "up" else "Thanks, noted."
-    return Reply(text, None, text)
+class Replies:
+    """The bot's replies for one DAPA mailbox and one published handbook (both from ``Settings``)."""
+
+    def __init__(self, dapa_email: str = DAPA_EMAIL, handbook_url: str = HANDBOOK_URL) -> None:
+        self.dapa_email, self.handbook_url = dapa_email, handbook_url
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Replies:
+        return cls(settings.dapa_email, settings.handbook_url)
+
+    def reply_for(self, decision: Decision, turn_id: str | None = None, where: str | None = None) -> Reply:
+        """The reply to any decision: ``turn_id`` goes on the vote buttons of an answer, ``where`` (the
+        conversation, for the DAPA e-mail) on an escalation."""
+        kind = decision.kind
+        if kind is Kind.HELP:
+            return self.help()
+        if kind.small_talk:
+            return _small_talk(kind)
+        if kind.escalates:
+            return self.escalation(decision, where)
+        return self.answer(decision, turn_id)
+
+    def answer(self, decision: Decision, turn_id: str | None) -> Reply:
+        best = decision.best
+        sec = best.section
+        crumb = " › ".join(sec.breadcrumb[:-1]) or sec.page_title
+        body = [_text(escape_markdown(crumb), isSubtle=True, size="Small", spacing="None"),
+                _text(escape_markdown(sec.heading), weight="Bolder", size="Medium", spacing="Small"),
+                _text(best.passage or best.passage_text or "(see the handbook section)")]
+        actions = [{"type": "Action.OpenUrl", "title": "Open in handbook", "url": self._safe_url(sec.url)}]
+        for alt in decision.alternatives:
+            body += [_text("Or did you mean:", weight="Bolder", spacing="Medium"),
+                     _text(escape_markdown(" › ".join(alt.section.breadcrumb)), isSubtle=True, size="Small"),
+                     _text(alt.passage or alt.passage_text)]
+            actions.append({"type": "Action.OpenUrl", "title": f"Open: {alt.section.heading[:40]}",
+                            "url": self._safe_url(alt.section.url)})
+        body += self._link_list("Also see", decision.also_see)
+        actions += _vote_actions(turn_id, decision.question)
+        summary = f"{' › '.join(sec.breadcrumb)}: {best.passage_text.splitlines()[0] if best.passage_text else ''}"
+        summary = f"{summary[:300]}\nOpen in handbook: {sec.url}"
+        return Reply(summary, _card(body, actions, summary))
+
+    def escalation(self, decision: Decision, where: str | None) -> Reply:
+        headline = _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
+        body = [_text(headline, weight="Bolder")]
+        if decision.question:
+            body.append(_literal("You asked: ", decision.question))
+        body += [_text(f"Email the Data and Policy Analytics team at {self.dapa_email}: the button below prefills "
+                       "your question.", spacing="Small")]
+        body += self._link_list("Closest handbook sections", decision.also_see)
+        actions = [{"type": "Action.OpenUrl", "title": "Email DAPA", "url": self.mailto(decision.question, where)}]
+        summary = f"{headline} Email DAPA: {self.dapa_email}"
+        return Reply(summary, _card(body, actions, summary))
+
+    def mailto(self, question: str, where: str | None) -> str:
+        """``mailto:`` DAPA with subject and body prefilled (the question, where it was asked)."""
+        short = question if len(question) <= 80 else question[:77] + "..."
+        body = f"Question: {question}\n"
+        if where:
+            body += f"Asked in: {where}\n"
+        body += "\n(The CT Open Data Handbook did not answer this; sent from the handbook bot.)"
+        return (f"mailto:{self.dapa_email}?subject={quote('Open data question: ' + short, safe='')}"
+                f"&body={quote(body, safe='')}")
+
+    def welcome(self) -> Reply:
+        body = [_text("Hi! I answer questions about publishing open data, from the CT Open Data Handbook.",
+                      weight="Bolder", size="Medium"),
+                _text("I know the handbook's guidance on identifying, preparing, describing (metadata), uploading, "
+                      "reviewing and maintaining data on the CT Open Data Portal and the CT Geodata Portal, plus "
+                      "automation tools, data stories, privacy and retiring data."),
+                _text("In a channel, @mention me with your question. Try:", spacing="Medium")]
+        actions = [{"type": "Action.Submit", "title": q, "data": {"action": "ask", "q": q}} for q in EXAMPLES]
+        actions.append({"type": "Action.OpenUrl", "title": "Open the handbook", "url": self.handbook_url})
+        summary = (f"I answer questions from the CT Open Data Handbook ({self.handbook_url}). Try: "
+                   + " / ".join(EXAMPLES))
+        return Reply(summary, _card(body, actions, summary))
+
+    def help(self) -> Reply:
+        body = [_text("Ask me a question about publishing open data in Connecticut.", weight="Bolder"),
+                _text("I reply with the handbook passage and a link to the exact section. When the handbook does "
+                      f"not cover something I'll point you to the Data and Policy Analytics team ({self.dapa_email}). "
+                      "Say \"talk to a person\" at any time."),
+                _text("In a channel, @mention me. Examples:", spacing="Medium")]
+        actions = [{"type": "Action.Submit", "title": q, "data": {"action": "ask", "q": q}} for q in EXAMPLES]
+        summary = (f"Ask me about publishing open data; I answer from {self.handbook_url} or refer you to "
+                   f"{self.dapa_email}.")
+        return Reply(summary, _card(body, actions, summary))
+
+    def vote_thanks(self, vote: str) -> Reply:
+        text = "Thanks for the feedback!" if vote == "up" else "Thanks, noted."
+        return Reply(text, None, text)
+
+    def turn_failed(self) -> str:
+        """The message sent when a turn failed unexpectedly."""
+        return ("Sorry, something went wrong on my side and I couldn't answer. Please try again in a moment, "
+                f"or email the Data and Policy Analytics team at {self.dapa_email}.")
+
+    def _link_list(self, title: str, hits: tuple[Hit, ...]) -> list[dict]:
+        if not hits:
+            return []
+        lines = "\n".join(f"- [{escape_markdown(' › '.join(h.section.breadcrumb))}]({self._safe_url(h.section.url)})"
+                          for h in hits)
+        return [_text(title, weight="Bolder", spacing="Medium"), _text(lines, spacing="Small")]
+
+    def _safe_url(self, url: str) -> str:
+        if not url.startswith(("https://", "http://")):
+            return self.handbook_url
+        return url.replace(" ", "%20").replace(")", "%29").replace("(", "%28")

@@ -10,18 +10,14 @@ from indexer.changes import ChangeReport, compare
 from indexer.errors import IndexerError, LiveIndexError, SourceError
 from indexer.index import Index, load_sections, read_meta
 from indexer.model import Section
+from indexer.paths import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, DEFAULT_SYNONYMS
 from indexer.ranker import RankerParams
 from indexer.sections import read_pages, source_sections
 from indexer.sources import load_sources, read_source
 from indexer.swap import previous_of
 from indexer.text import Synonyms
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCES = REPO_ROOT / "knowledge" / "sources.toml"
-DEFAULT_INDEX = REPO_ROOT / "var" / "index"
-DEFAULT_CACHE = REPO_ROOT / "var" / "sources"
 SYNONYMS_NAME = "synonyms.txt"
-DEFAULT_SYNONYMS = REPO_ROOT / "knowledge" / SYNONYMS_NAME
 
 
 @dataclass

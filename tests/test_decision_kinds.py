@@ -8,13 +8,14 @@ import math
 
 import pytest
 
-from bot import replies
 from bot.decision.decide import PARAMS_FILE, Decision, DecisionParams, decide, fitted_params
 from bot.decision.kinds import Kind, Reason
+from bot.replies import Replies
 
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_every_kind_of_decision_has_a_reply(bundled_index, kind):
+    replies = Replies()
     hit = bundled_index[1].search("who is the data steward", 1).hits[0]
     best = hit if kind in (Kind.ANSWER, Kind.ALTERNATIVES) else None
     reply = replies.reply_for(Decision(kind, "who is the data steward", best), "turn-1", "a Teams personal chat")
@@ -28,6 +29,7 @@ def test_every_kind_of_decision_has_a_reply(bundled_index, kind):
 
 
 def test_escalation_headline_follows_the_reason():
+    replies = Replies()
     headlines = {reason: replies.reply_for(Decision(Kind.ESCALATE, "q", reason=reason)).card["body"][0]["text"]
                  for reason in (Reason.OUTSIDE_HANDBOOK, Reason.ACTION_REQUEST, Reason.VOTED_DOWN)}
     assert len(set(headlines.values())) == 3

@@ -30,11 +30,12 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from botframework.connector.auth.app_credentials import AppCredentials
 from msrest.serialization import Serializer
 
-from bot import replies as cards
 from bot.app import ADAPTER, create_app
-from bot.decision.decide import decide
+from bot.decision.decide import Decision, decide
+from bot.decision.kinds import Kind
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
+from bot.replies import Replies
 from bot.settings import Settings
 from bot.teams.connector import (
     AioHttpSender,
@@ -180,9 +181,11 @@ def _outgoing(bundled_index) -> tuple[list[Activity], list[Activity]]:
     incoming = Activity().deserialize(personal_message("https://smba.example/amer/", "q"))
     reference = TurnContext.get_conversation_reference(incoming)
     index = bundled_index[1]
+    cards = Replies()
     replies = [cards.reply_for(decide(q, index), "turn-id", "a Teams personal chat")
                for q in ("who is the data steward?", "what is open data?", "who won the game last night?")]
-    replies += [cards.welcome(), cards.help_reply(), cards.small_talk("thanks"), cards.vote_thanks("up")]
+    replies += [cards.welcome(), cards.help(), cards.reply_for(Decision(Kind.THANKS, "thanks")),
+                cards.vote_thanks("up")]
     out = []
     for reply in replies:
         activity = (MessageFactory.text(reply.text or reply.summary) if reply.card is None

@@ -20,8 +20,6 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
-ERROR_MESSAGE = ("Sorry, something went wrong on my side and I couldn't answer. Please try again in a moment, "
-                 "or email the Data and Policy Analytics team at dapa@ct.gov.")
 
 
 def _status(exc: BaseException) -> int | None:
@@ -78,13 +76,18 @@ class RetryingCloudAdapter(CloudAdapter):
                 await asyncio.sleep(delay)
 
 
-async def on_turn_error(context: TurnContext, error: Exception) -> None:
-    """Log the failure (no user data) and tell the user something useful, if the connector lets us."""
-    log.error("turn failed: %s: %s (activity type %s)", type(error).__name__, error, context.activity.type,
-              exc_info=(type(error), error, error.__traceback__))
-    if context.activity.type != ActivityTypes.message:
-        return
-    try:
-        await context.send_activity(Activity(type=ActivityTypes.message, text=ERROR_MESSAGE))
-    except Exception as exc:
-        log.error("could not send the error message either: %s", type(exc).__name__)
+def turn_error_handler(message: str):
+    """The adapter's ``on_turn_error``: log the failure (no user data) and send ``message`` to the user,
+    if the connector lets us."""
+
+    async def on_turn_error(context: TurnContext, error: Exception) -> None:
+        log.error("turn failed: %s: %s (activity type %s)", type(error).__name__, error, context.activity.type,
+                  exc_info=(type(error), error, error.__traceback__))
+        if context.activity.type != ActivityTypes.message:
+            return
+        try:
+            await context.send_activity(Activity(type=ActivityTypes.message, text=message))
+        except Exception as exc:
+            log.error("could not send the error message either: %s", type(exc).__name__)
+
+    return on_turn_error

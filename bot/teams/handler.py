@@ -1,12 +1,11 @@
-"""The Teams activity handler: the only module (with bot/app.py and bot/adapter.py) that knows the
-Bot Framework SDK.
+"""The Teams activity handler: turns Teams activities into decisions and replies (bot/replies.py).
 
 - channel messages are answered only when the bot is @mentioned, as a reply in the same thread
   (the SDK replies to the incoming activity's id); group and personal chats too;
 - the mention is removed with ``TurnContext.remove_recipient_mention``; an empty message or one that
   is only a mention gets the help card; the bot's own messages are ignored;
 - a typing indicator is sent when the answer is not ready after ``settings.typing_delay_seconds``
-  (bot/pacing.py); greetings / thanks / help need no search;
+  (bot/teams/pacing.py); greetings / thanks / help need no search;
 - welcome card when the bot is added to a team, chat or personal scope;
 - card actions arrive as ``Action.Submit`` messages (``value``) or ``adaptiveCard/action`` invokes:
   👍 / 👎 votes (👎 also offers the DAPA hand-off) and example questions.
@@ -25,11 +24,11 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
-from bot import replies
 from bot.decision.decide import Decision, clean_question
 from bot.decision.kinds import Kind, Reason
 from bot.feedback.recorder import Recorder
 from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
+from bot.replies import CARD_VERSION, Replies, Reply
 from bot.teams.pacing import Decider, Typing
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,7 @@ class HandbookBot(TeamsActivityHandler):
         self.holder, self.store, self.settings = holder, store, settings
         self.recorder = Recorder(store) if store is not None else None
         self.decider = Decider()
+        self.replies = Replies.from_settings(settings)
 
     # ------------------------------------------------------------------ messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -57,7 +57,7 @@ class HandbookBot(TeamsActivityHandler):
             return
         text = _without_mention(activity).replace("&nbsp;", " ").strip()
         if not text:
-            await self._send(turn_context, replies.help_reply())
+            await self._send(turn_context, self.replies.help())
             return
         await self.answer(turn_context, text)
 
@@ -70,7 +70,7 @@ class HandbookBot(TeamsActivityHandler):
         typing = Typing(lambda: turn_context.send_activity(Activity(type=ActivityTypes.typing)),
                         self.settings.typing_delay_seconds)
         try:
-            decision: Decision = await self.decider(text, index, self.settings.max_question_chars)
+            decision: Decision = await self.decider(text, index)
         finally:
             await typing.stop()
         turn_id = None
@@ -81,7 +81,7 @@ class HandbookBot(TeamsActivityHandler):
                      decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
                      decision.best.section.url if decision.best else None, decision.truncated,
                      (time.perf_counter() - started) * 1000)
-        await self._send(turn_context, replies.reply_for(decision, turn_id, _where(turn_context.activity)))
+        await self._send(turn_context, self.replies.reply_for(decision, turn_id, _where(turn_context.activity)))
 
     # ------------------------------------------------------------------ card actions
     async def _card_action(self, turn_context: TurnContext, data: dict) -> str | None:
@@ -97,9 +97,9 @@ class HandbookBot(TeamsActivityHandler):
             if data["vote"] == "down":
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
                 decision = Decision(Kind.ESCALATE, clean_question(question)[0], reason=Reason.VOTED_DOWN)
-                await self._send(turn_context, replies.reply_for(decision, where=_where(turn_context.activity)))
+                await self._send(turn_context, self.replies.reply_for(decision, where=_where(turn_context.activity)))
             else:
-                await self._send(turn_context, replies.vote_thanks("up"))
+                await self._send(turn_context, self.replies.vote_thanks("up"))
             return "Thanks for the feedback!"
         log.info("ignored card action %r", str(action)[:20])
         return None
@@ -109,7 +109,7 @@ class HandbookBot(TeamsActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = action.get("data") or {}
         status = await self._card_action(turn_context, data if isinstance(data, dict) else {})
-        card = {"type": "AdaptiveCard", "version": replies.CARD_VERSION,
+        card = {"type": "AdaptiveCard", "version": CARD_VERSION,
                 "body": [{"type": "TextBlock", "text": status or "Nothing to do.", "wrap": True}]}
         return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
 
@@ -129,10 +129,10 @@ class HandbookBot(TeamsActivityHandler):
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(m.id == bot_id for m in members_added or []):
             log.info("installed in a %s conversation: sending welcome", _conversation_type(turn_context.activity))
-            await self._send(turn_context, replies.welcome())
+            await self._send(turn_context, self.replies.welcome())
 
     # ------------------------------------------------------------------ helpers
-    async def _send(self, turn_context: TurnContext, reply: replies.Reply) -> None:
+    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
         if reply.card is None:
             activity = MessageFactory.text(reply.text or reply.summary)
         else:

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.decision.decide import Decision, decide
+from bot.decision.decide import MAX_QUESTION_CHARS, Decision, decide
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Decider:
         self.slow_seconds = slow_seconds
         self._fast_index: int | None = None   # id() of the index whose last decision was fast
 
-    async def __call__(self, text: str, index, max_chars: int) -> Decision:
+    async def __call__(self, text: str, index, max_chars: int = MAX_QUESTION_CHARS) -> Decision:
         if self._fast_index == id(index):
             decision, cpu = _timed(text, index, max_chars)
         else:
