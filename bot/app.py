@@ -101,7 +101,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
     else:
         log.info("Bot Framework authentication on for app id %s (%s)", settings.app_id, settings.app_type)
     if store is None:
-        from bot.feedback.store import open_store
+        from bot.feedback import open_store
 
         store = open_store(settings)
     holder = holder or IndexHolder(settings.index_dir, sources=settings.sources_file)

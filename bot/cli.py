@@ -73,7 +73,7 @@ def _cmd_ask(args, settings: Settings) -> int:
 
 
 def _cmd_report(args, settings: Settings) -> int:
-    from bot.feedback.store import open_store
+    from bot.feedback import open_store
 
     store = open_store(settings)
     try:

@@ -1,5 +1,5 @@
 """SQLite feedback store: WAL, survives reopen, several processes writing at once, the store factory;
-and bot/recorder.py, which writes feedback off the reply path."""
+and bot/feedback/recorder.py, which writes feedback off the reply path."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.feedback import open_store
 from bot.feedback.recorder import Recorder
 from bot.feedback.sqlite import SQLiteFeedbackStore
-from bot.feedback.store import TurnRecord, hash_user, open_store
+from bot.feedback.store import TurnRecord, hash_user
 from bot.settings import Settings
 
 
@@ -158,6 +159,9 @@ async def test_recorder_writes_off_the_caller_in_order_and_flushes_on_close(tmp_
 async def test_recorder_survives_a_failing_store(caplog):
     class Broken:
         def record_turn(self, record):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def record_turns(self, records):
             raise sqlite3.OperationalError("disk I/O error")
 
         def record_vote(self, *args):

@@ -1,58 +1,79 @@
 """The feedback store on PostgreSQL, for several bot instances or workers sharing one database.
 
 Selected when ``DATABASE_URL`` is set (``postgresql://user:password@host:5432/db?sslmode=require``).
-Same contract as the SQLite store (``bot/feedback.py``): questions, decisions, top section, votes,
-timestamps and a salted user hash; ``report()`` lists escalated or down-voted questions, most
-frequent first. Tables are created on first use (under an advisory lock, so workers starting
-together do not race). One connection per store, in autocommit; calls from several threads are
+Same contract and schema vocabulary as the SQLite store (``bot/feedback/store.py``): questions,
+decisions, top section, votes, timestamps and a salted user hash; ``report()`` lists escalated or
+down-voted questions, most frequent first. Tables are created on first use, and a database written by
+an earlier version (``created_at`` columns) migrated, under an advisory lock, so workers starting
+together do not race. One connection per store, in autocommit; calls from several threads are
 serialised by a lock; a dropped connection is reopened once and the call retried.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import timezone
 
 import psycopg
 
-from bot.feedback.store import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import ESCALATED_DECISIONS, TURN_COLUMNS, VOTES, ReportRow, TurnRecord, normalise_question
 
 SCHEMA_LOCK_KEY = 0x68616E64  # pg_advisory_xact_lock key: "hand"
+
+# Databases written before the one vocabulary named both timestamps created_at.
+MIGRATION = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'handbook_turns' AND column_name = 'created_at') THEN
+        ALTER TABLE handbook_turns RENAME COLUMN created_at TO asked_at;
+    END IF;
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'handbook_votes' AND column_name = 'created_at') THEN
+        ALTER TABLE handbook_votes RENAME COLUMN created_at TO voted_at;
+    END IF;
+END
+$$;
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handbook_turns (
     id                text PRIMARY KEY,
+    asked_at          timestamptz NOT NULL DEFAULT now(),
     question          text NOT NULL,
     question_norm     text NOT NULL,
     decision          text NOT NULL,
     top_url           text,
     user_hash         text,
-    conversation_type text NOT NULL,
-    created_at        timestamptz NOT NULL DEFAULT now()
+    conversation_type text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS handbook_turns_norm ON handbook_turns (question_norm);
 CREATE TABLE IF NOT EXISTS handbook_votes (
     turn_id    text NOT NULL REFERENCES handbook_turns (id) ON DELETE CASCADE,
     voter      text NOT NULL,
     vote       text NOT NULL CHECK (vote IN ('up', 'down')),
-    created_at timestamptz NOT NULL DEFAULT now(),
+    voted_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (turn_id, voter)
 );
 """
 
+INSERT_TURN = ("INSERT INTO handbook_turns (id, question, question_norm, decision, top_url, user_hash,"
+               " conversation_type) VALUES (%s, %s, %s, %s, %s, %s, %s)")
+
 REPORT = """
 WITH flagged AS (
-    SELECT t.question_norm, t.top_url, t.created_at,
+    SELECT t.question_norm, t.top_url, t.asked_at,
            (t.decision = ANY(%(escalated)s)) AS escalated,
            (SELECT count(*) FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'down') AS downs
     FROM handbook_turns t
 )
-SELECT question_norm, count(*), sum(escalated::int), sum(downs), max(created_at),
-       (array_agg(top_url ORDER BY created_at DESC))[1]
+SELECT question_norm, count(*), sum(escalated::int), sum(downs), max(asked_at),
+       (array_agg(top_url ORDER BY asked_at DESC))[1]
 FROM flagged
 WHERE escalated OR downs > 0
 GROUP BY question_norm
-ORDER BY count(*) DESC, max(created_at) DESC, question_norm
+ORDER BY count(*) DESC, max(asked_at) DESC, question_norm
 LIMIT %(limit)s
 """
 
@@ -73,6 +94,7 @@ class PostgresFeedbackStore:
                                application_name="handbook-bot")
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            conn.execute(MIGRATION)
             conn.execute(SCHEMA)
         self._conn = conn
         return conn
@@ -90,13 +112,20 @@ class PostgresFeedbackStore:
                 return fn(self._connect())
 
     def record_turn(self, record: TurnRecord) -> str:
-        turn_id = record.turn_id
-        self._run(lambda c: c.execute(
-            "INSERT INTO handbook_turns (id, question, question_norm, decision, top_url, user_hash,"
-            " conversation_type) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (turn_id, record.question, normalise_question(record.question), record.decision,
-             record.top_url, record.user_hash, record.conversation_type)))
-        return turn_id
+        self._run(lambda c: c.execute(INSERT_TURN, _row(record)))
+        return record.turn_id
+
+    def record_turns(self, records: Sequence[TurnRecord]) -> None:
+        """Store several turns in one transaction."""
+        rows = [_row(r) for r in records]
+        if not rows:
+            return
+
+        def write(c: psycopg.Connection) -> None:
+            with c.transaction(), c.cursor() as cursor:
+                cursor.executemany(INSERT_TURN, rows)
+
+        self._run(write)
 
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
         if vote not in VOTES:
@@ -104,7 +133,7 @@ class PostgresFeedbackStore:
         cur = self._run(lambda c: c.execute(
             "INSERT INTO handbook_votes (turn_id, voter, vote)"
             " SELECT id, %s, %s FROM handbook_turns WHERE id = %s"
-            " ON CONFLICT (turn_id, voter) DO UPDATE SET vote = EXCLUDED.vote, created_at = now()",
+            " ON CONFLICT (turn_id, voter) DO UPDATE SET vote = EXCLUDED.vote, voted_at = now()",
             (user_hash or "", vote, turn_id)))
         return cur.rowcount == 1
 
@@ -119,15 +148,14 @@ class PostgresFeedbackStore:
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""
         def fetch(c):
-            row = c.execute("SELECT id, created_at, question, question_norm, decision, top_url, user_hash,"
-                            " conversation_type FROM handbook_turns WHERE id = %s", (turn_id,)).fetchone()
+            row = c.execute(f"SELECT {', '.join(TURN_COLUMNS)} FROM handbook_turns WHERE id = %s",
+                            (turn_id,)).fetchone()
             votes = c.execute("SELECT voter, vote FROM handbook_votes WHERE turn_id = %s", (turn_id,)).fetchall()
             return row, votes
         row, votes = self._run(fetch)
         if row is None:
             return None
-        keys = ("id", "asked_at", "question", "norm_question", "decision", "top_url", "user_hash", "conversation_type")
-        out = dict(zip(keys, row))
+        out = dict(zip(TURN_COLUMNS, row))
         out["asked_at"] = out["asked_at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
         return {**out, "votes": dict(votes)}
 
@@ -136,3 +164,8 @@ class PostgresFeedbackStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _row(record: TurnRecord) -> tuple:
+    return (record.turn_id, record.question, normalise_question(record.question), record.decision,
+            record.top_url, record.user_hash, record.conversation_type)

@@ -2,7 +2,7 @@
 
 ``record_turn`` only queues the record (its id was made with the ``TurnRecord``), so the answer card is
 sent without waiting for the database; the thread writes whatever has queued up in one transaction
-(``record_turns`` when the store has it). A vote goes through the same queue, after the turns queued
+(``FeedbackStore.record_turns``). A vote goes through the same queue, after the turns queued
 before it, so a vote on a turn this process just answered always finds it; the caller awaits the
 result. ``close()`` writes what is still queued before returning (the app calls it at shutdown).
 A failed write is logged and never reaches the user.
@@ -74,15 +74,10 @@ class Recorder:
     def _write_turns(self, turns: list[TurnRecord]) -> None:
         if not turns:
             return
-        batched = getattr(self.store, "record_turns", None)
-        for chunk in [turns] if batched else [[t] for t in turns]:
-            try:
-                if batched:
-                    batched(chunk)
-                else:
-                    self.store.record_turn(chunk[0])
-            except Exception as exc:   # feedback must never cost the answer
-                log.error("feedback store: could not record %d turn(s) (%s)", len(chunk), type(exc).__name__)
+        try:
+            self.store.record_turns(turns)
+        except Exception as exc:   # feedback must never cost the answer
+            log.error("feedback store: could not record %d turn(s) (%s)", len(turns), type(exc).__name__)
 
     def _vote(self, turn_id, vote, user_hash, loop, future) -> None:
         try:

@@ -1,57 +1,66 @@
-"""SQLite implementation of ``bot.feedback.FeedbackStore`` (the default store).
+"""SQLite implementation of ``bot.feedback.store.FeedbackStore`` (the default store).
 
 One file (path configurable), WAL journal, a busy timeout, and one connection per thread, kept open
 (opening one costs more than an insert), so several threads and several processes can share the
 file; it survives restarts. Writes use ``BEGIN IMMEDIATE`` so concurrent writers queue instead of
-failing; ``record_turns`` writes a batch in one transaction (bot/recorder.py uses it).
+failing; ``record_turns`` writes a batch in one transaction (bot/feedback/recorder.py uses it).
+The schema uses the vocabulary of ``bot/feedback/store.py``; a file written by an earlier version
+(tables ``turns``/``votes``, column ``norm_question``) is migrated in place when opened.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.feedback.store import ESCALATED_DECISIONS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import ESCALATED_DECISIONS, TURN_COLUMNS, VOTES, ReportRow, TurnRecord, normalise_question
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS turns (
+_SCHEMA = ("""
+CREATE TABLE IF NOT EXISTS handbook_turns (
     id                TEXT PRIMARY KEY,
     asked_at          TEXT NOT NULL,
     question          TEXT NOT NULL,
-    norm_question     TEXT NOT NULL,
+    question_norm     TEXT NOT NULL,
     decision          TEXT NOT NULL,
     top_url           TEXT,
     user_hash         TEXT,
     conversation_type TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS turns_norm ON turns (norm_question);
-CREATE TABLE IF NOT EXISTS votes (
-    turn_id   TEXT NOT NULL REFERENCES turns (id),
+)""", "CREATE INDEX IF NOT EXISTS handbook_turns_norm ON handbook_turns (question_norm)", """
+CREATE TABLE IF NOT EXISTS handbook_votes (
+    turn_id   TEXT NOT NULL REFERENCES handbook_turns (id),
     voter     TEXT NOT NULL,            -- user hash, or '' when unknown
     vote      TEXT NOT NULL CHECK (vote IN ('up', 'down')),
     voted_at  TEXT NOT NULL,
     PRIMARY KEY (turn_id, voter)
-);
-"""
+)""")
+# Files written before the one vocabulary: tables turns/votes, column norm_question (index turns_norm).
+_MIGRATION = ("ALTER TABLE turns RENAME TO handbook_turns",
+              "ALTER TABLE handbook_turns RENAME COLUMN norm_question TO question_norm",
+              "DROP INDEX IF EXISTS turns_norm",
+              "ALTER TABLE votes RENAME TO handbook_votes")
 _ESCALATED_SQL = ", ".join(f"'{d}'" for d in ESCALATED_DECISIONS)  # constants, not user input
 _REPORT = f"""
 WITH flagged AS (
-    SELECT t.id, t.norm_question, t.asked_at, t.top_url, t.decision IN ({_ESCALATED_SQL}) AS escalated,
-           (SELECT COUNT(*) FROM votes v WHERE v.turn_id = t.id AND v.vote = 'down') AS downs
-    FROM turns t
+    SELECT t.id, t.question_norm, t.asked_at, t.top_url, t.decision IN ({_ESCALATED_SQL}) AS escalated,
+           (SELECT COUNT(*) FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'down') AS downs
+    FROM handbook_turns t
 )
-SELECT norm_question, COUNT(*) AS n, SUM(escalated), SUM(downs), MAX(asked_at),
-       (SELECT f2.top_url FROM flagged f2 WHERE f2.norm_question = f.norm_question
+SELECT question_norm, COUNT(*) AS n, SUM(escalated), SUM(downs), MAX(asked_at),
+       (SELECT f2.top_url FROM flagged f2 WHERE f2.question_norm = f.question_norm
         ORDER BY f2.asked_at DESC LIMIT 1)
 FROM flagged f
 WHERE escalated OR downs > 0
-GROUP BY norm_question
+GROUP BY question_norm
 ORDER BY n DESC, MAX(asked_at) DESC
 LIMIT ?
 """
+
+_INSERT_TURN = (f"INSERT INTO handbook_turns ({', '.join(TURN_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in TURN_COLUMNS)})")
 
 
 def _now() -> str:
@@ -70,7 +79,18 @@ class SQLiteFeedbackStore:
         self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []   # every thread's connection
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")   # one process creates or migrates; the others wait, then see it
+            try:
+                tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "turns" in tables and "handbook_turns" not in tables:
+                    for statement in _MIGRATION:
+                        db.execute(statement)
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
@@ -115,19 +135,20 @@ class SQLiteFeedbackStore:
         self.record_turns([record])
         return record.turn_id
 
-    def record_turns(self, records: list[TurnRecord]) -> None:
+    def record_turns(self, records: Sequence[TurnRecord]) -> None:
         """Store several turns in one transaction."""
         at = _now()
         rows = [(r.turn_id, at, r.question, normalise_question(r.question), r.decision, r.top_url, r.user_hash,
                  r.conversation_type) for r in records]
         if rows:
-            self._write(lambda db: db.executemany("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
+            self._write(lambda db: db.executemany(_INSERT_TURN, rows))
 
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
         if vote not in VOTES:
             raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
         count = self._write(lambda db: db.execute(
-            "INSERT INTO votes (turn_id, voter, vote, voted_at) SELECT id, ?, ?, ? FROM turns WHERE id = ? "
+            "INSERT INTO handbook_votes (turn_id, voter, vote, voted_at) SELECT id, ?, ?, ? FROM handbook_turns "
+            "WHERE id = ? "
             "ON CONFLICT (turn_id, voter) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
             (user_hash or "", vote, _now(), str(turn_id))))
         return count > 0
@@ -139,13 +160,11 @@ class SQLiteFeedbackStore:
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""
         db = self._db()
-        cursor = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,))
-        names = [c[0] for c in cursor.description]
-        row = cursor.fetchone()
+        row = db.execute(f"SELECT {', '.join(TURN_COLUMNS)} FROM handbook_turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             return None
-        votes = db.execute("SELECT voter, vote FROM votes WHERE turn_id = ?", (turn_id,)).fetchall()
-        return {**dict(zip(names, row)), "votes": dict(votes)}
+        votes = db.execute("SELECT voter, vote FROM handbook_votes WHERE turn_id = ?", (turn_id,)).fetchall()
+        return {**dict(zip(TURN_COLUMNS, row)), "votes": dict(votes)}
 
     def close(self) -> None:
         """Close every thread's connection (a later call opens a new one)."""

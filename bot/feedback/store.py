@@ -1,19 +1,21 @@
-"""Feedback and question log: the storage interface and its SQLite implementation.
+"""Feedback and question log: the records and the ``FeedbackStore`` protocol every store implements.
 
 Stored per turn: the question, the decision, the top section URL, a timestamp and at most a salted
 hash of the user id (no names, no emails). Votes reference a turn. ``report()`` lists the questions
 that were escalated or voted down, most frequent first, for the handbook team to close gaps.
 
 The interface is synchronous and small. A turn's id is made with the ``TurnRecord`` (so the answer card
-can carry it before the row is written); the bot hands records to ``bot/recorder.py``, which writes
-them off the reply path. A server database implements the same ``FeedbackStore`` protocol (see
-``bot/feedback_postgres.py``).
+can carry it before the row is written); the bot hands records to ``bot/feedback/recorder.py``, which
+writes them off the reply path. Implementations: ``bot/feedback/sqlite.py`` (default) and
+``bot/feedback/postgres.py``, with one schema vocabulary (``TURNS``/``VOTES_TABLE`` and their columns);
+``bot.feedback.open_store(settings)`` picks one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -44,6 +46,9 @@ class FeedbackStore(Protocol):
     def record_turn(self, record: TurnRecord) -> str:
         """Store a turn under ``record.turn_id``; return that id (used by vote buttons)."""
 
+    def record_turns(self, records: Sequence[TurnRecord]) -> None:
+        """Store several turns in one transaction (all or none); the recorder writes its batches so."""
+
     def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
         """Store "up" or "down" for a turn; False when the turn id is unknown. A user's later vote on the
         same turn replaces the earlier one."""
@@ -51,11 +56,21 @@ class FeedbackStore(Protocol):
     def report(self, limit: int = 50) -> list[ReportRow]:
         """Escalated or down-voted questions, most frequent first."""
 
+    def turn(self, turn_id: str) -> dict | None:
+        """One stored turn (``TURN_COLUMNS`` keys, ``asked_at`` as ISO 8601 UTC) with ``votes``
+        {voter: vote}, or None: for tests and support."""
+
     def close(self) -> None: ...
 
 
 ESCALATED_DECISIONS = tuple(k.value for k in Kind if k.escalates)   # handed to DAPA: the report lists them
 VOTES = ("up", "down")
+
+# One schema vocabulary for every store (SQLite and PostgreSQL): table and column names.
+TURNS, VOTES_TABLE = "handbook_turns", "handbook_votes"
+TURN_COLUMNS = ("id", "asked_at", "question", "question_norm", "decision", "top_url", "user_hash",
+                "conversation_type")
+VOTE_COLUMNS = ("turn_id", "voter", "vote", "voted_at")
 
 
 def normalise_question(text: str) -> str:
@@ -68,18 +83,3 @@ def hash_user(user_id: str | None, salt: str) -> str | None:
     if not user_id:
         return None
     return hashlib.sha256(f"{salt}\n{user_id}".encode()).hexdigest()[:32]
-
-
-def open_store(settings) -> FeedbackStore:
-    """The store ``settings`` ask for: PostgreSQL when ``database_url`` (DATABASE_URL) is set, else SQLite
-    at ``feedback_db`` (FEEDBACK_DB)."""
-    if getattr(settings, "database_url", ""):
-        try:
-            from bot.feedback import postgres
-        except ImportError as exc:
-            raise RuntimeError(f"DATABASE_URL is set but the PostgreSQL store is unavailable ({exc}); "
-                               "unset DATABASE_URL to use SQLite (FEEDBACK_DB)") from exc
-        return postgres.PostgresFeedbackStore(settings.database_url)
-    from bot.feedback.sqlite import SQLiteFeedbackStore
-
-    return SQLiteFeedbackStore(settings.feedback_db)
