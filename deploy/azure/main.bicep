@@ -31,6 +31,11 @@ param appId string = ''
 @secure()
 param appPassword string = ''
 
+@description('Salt of the hashed user ids in the feedback store (the only user data kept): 32+ random characters, generated once and kept in Key Vault (main.parameters.json references it). The bot refuses to start without one. Rotation: deploy/README.md.')
+@secure()
+@minLength(32)
+param userHashSalt string
+
 @description('Optional PostgreSQL URL for the feedback store when running more than one instance.')
 @secure()
 param databaseUrl string = ''
@@ -92,6 +97,7 @@ var baseSettings = [
   { name: 'PORT', value: '3978' }
   { name: 'WEB_WORKERS', value: string(workers) }
   { name: 'WEBSITES_ENABLE_APP_SERVICE_STORAGE', value: 'false' }
+  { name: 'USER_HASH_SALT', value: userHashSalt }
 ]
 var passwordSetting = useMsi ? [] : [{ name: 'MicrosoftAppPassword', value: appPassword }]
 var databaseSetting = empty(databaseUrl) ? [] : [{ name: 'DATABASE_URL', value: databaseUrl }]
