@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint index ask eval bench-index bench-load bench-scale clean teams-schema teams-package icons reindex
+.PHONY: run test lint index ask eval bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-index: $(STAMP)
 
 bench-load: $(STAMP)
 	$(PY) benchmarks/bench_load.py
+
+bench-faults: $(STAMP)
+	$(PY) benchmarks/bench_faults.py
 
 bench-scale: $(STAMP)
 	$(PY) benchmarks/bench_scale.py

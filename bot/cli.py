@@ -97,6 +97,9 @@ def _cmd_report(args, settings: Settings) -> int:
 def _cmd_serve(args, settings: Settings) -> int:
     from bot.app import run
 
+    for problem in settings.serving_problems():
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     changes = {}
     if args.index:
         changes["index_dir"] = Path(args.index)

@@ -5,6 +5,12 @@ The indexer writes an index atomically (temp folder + rename), so a new index sh
 beside the old one and swaps the reference; a request already running keeps the index it started
 with. A corrupt or unreadable new index is logged and the old one keeps serving (that version is
 not retried until ``meta.json`` changes again).
+
+At start-up (``load_initial``) an index is built from knowledge/ only when there is none at all. An index
+that is there but cannot be read (corrupt, wrong format) is never replaced: the holder serves the last
+good one, the rollback copy ``<dir>.previous`` kept by every replacement, and says so in ``status()``
+(``warning``); without a readable rollback copy it reports ``unavailable`` with the reason (``/healthz``
+503) until a valid index appears.
 """
 
 from __future__ import annotations
@@ -23,17 +29,43 @@ log = logging.getLogger(__name__)
 
 
 def load_or_build(index_dir: Path, sources: Path = DEFAULT_SOURCES) -> Index:
-    """Load the index at ``index_dir``; when there is none (or it is unreadable) build it from ``sources``."""
-    try:
+    """Load the index at ``index_dir``; build it from ``sources`` only when there is none (no ``meta.json``).
+    An index that is there but unreadable raises ``IndexLoadError``: it is never overwritten."""
+    index_dir = Path(index_dir)
+    if (index_dir / "meta.json").exists():
         return Index.load(index_dir)
-    except IndexLoadError as exc:
-        log.warning("%s; building the index from %s", exc, sources)
+    log.warning("no index at %s; building it from %s", index_dir, sources)
     result = build(sources, index_dir)
     for problem in result.problems:
         log.warning("index build: %s", problem)
     if not result.ok:
         raise IndexLoadError(f"could not build an index from {sources}: {'; '.join(result.problems)}")
     return result.index
+
+
+def rollback_dir(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".previous")
+
+
+def load_for_serving(index_dir: Path, build_if_missing: bool = True,
+                     sources: Path = DEFAULT_SOURCES) -> tuple[Index, str | None]:
+    """(index, warning): the index at ``index_dir`` (built when missing and allowed), else its rollback copy
+    with a warning saying why. Raises ``IndexLoadError`` with both reasons when neither can be read."""
+    index_dir = Path(index_dir)
+    try:
+        return (load_or_build(index_dir, sources) if build_if_missing else Index.load(index_dir)), None
+    except IndexLoadError as exc:
+        problem = str(exc)
+    previous = rollback_dir(index_dir)
+    if not (previous / "meta.json").exists():
+        raise IndexLoadError(f"{problem}; no rollback copy at {previous}")
+    try:
+        index = Index.load(previous)
+    except IndexLoadError as exc:
+        raise IndexLoadError(f"{problem}; the rollback copy is unreadable too: {exc}") from None
+    warning = f"serving the rollback copy {previous}: {problem}"
+    log.error("index: %s", warning)
+    return index, warning
 
 
 def _signature(index_dir: Path) -> tuple | None:
@@ -54,17 +86,29 @@ class IndexHolder:
         self._rejected: tuple | None = None
         self._lock = threading.Lock()
         self.reloads = 0
+        self.warning: str | None = None   # serving something other than index_dir (the rollback copy), and why
+        self.problem: str | None = None   # why nothing is served
 
     @property
     def index(self) -> Index | None:
         return self._index
 
     def load_initial(self, build_if_missing: bool = True) -> Index:
-        """Blocking first load (builds from ``sources`` when allowed and needed)."""
+        """Blocking first load (builds from ``sources`` when allowed and there is no index; falls back to the
+        rollback copy when the index is unreadable). Raises ``IndexLoadError`` when nothing can be served."""
         signature = _signature(self.index_dir)
-        index = load_or_build(self.index_dir, self.sources) if build_if_missing else Index.load(self.index_dir)
+        try:
+            index, warning = load_for_serving(self.index_dir, build_if_missing, self.sources)
+        except IndexLoadError as exc:
+            with self._lock:
+                self.problem, self._rejected = str(exc), signature
+            raise
         with self._lock:
-            self._index, self._signature = index, _signature(self.index_dir) or signature
+            if warning:   # the unreadable version is not retried until meta.json changes
+                self._index, self._signature, self._rejected, self.warning = index, None, signature, warning
+            else:
+                self._index, self._signature = index, _signature(self.index_dir) or signature
+            self.problem = None
         log.info("index loaded: %s sections, built %s", index.meta.get("sections"), index.meta.get("built_at"))
         return index
 
@@ -87,6 +131,7 @@ class IndexHolder:
                 log.exception("new index could not be loaded, still serving the previous one")
                 return False
             self._index, self._signature, self._rejected = index, signature, None
+            self.warning = self.problem = None
             self.reloads += 1
         log.info("switched to new index: %s sections, built %s", index.meta.get("sections"), index.meta.get("built_at"))
         return True
@@ -103,9 +148,10 @@ class IndexHolder:
     def status(self) -> dict:
         index = self._index
         if index is None:
-            return {"status": "loading"}
+            return {"status": "unavailable", "reason": self.problem} if self.problem else {"status": "loading"}
         meta = index.meta
-        return {"status": "ok", "index_version": meta.get("format_version"), "built_at": meta.get("built_at"),
+        extra = {"warning": self.warning} if self.warning else {}
+        return {"status": "ok", **extra, "index_version": meta.get("format_version"), "built_at": meta.get("built_at"),
                 "sections": meta.get("sections", len(index.sections)), "pages": meta.get("pages"),
                 "sources": [s.get("commit") or s.get("name") for s in meta.get("sources", [])],
                 "reloads": self.reloads}

@@ -31,24 +31,34 @@ RESTART_PAUSE_S = 1.0
 def _worker(number: int) -> None:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, server_options
     from bot.settings import Settings
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s %(levelname)s [worker {number}] %(name)s: %(message)s")
     settings = Settings.from_env()
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, reuse_port=True, print=None)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, reuse_port=True, print=None,
+                **server_options(settings))
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [main] %(name)s: %(message)s")
-    from bot.index_holder import load_or_build
+    from bot.index_holder import load_for_serving
+    from indexer.errors import IndexLoadError
     from bot.settings import Settings
 
     settings = Settings.from_env()
+    problems = settings.serving_problems()
+    for problem in problems:
+        log.error("%s", problem)
+    if problems:
+        return 2
     workers = max(1, int(os.environ.get("WEB_WORKERS") or 2))
-    load_or_build(settings.index_dir)
+    try:   # build it once here when there is none, so the workers do not race to
+        load_for_serving(settings.index_dir)
+    except IndexLoadError as exc:   # the workers report it on /healthz (503 with the reason) and keep watching
+        log.error("no index can be served yet: %s", exc)
     if settings.local_mode:
         log.warning("local mode: MicrosoftAppId is empty, requests are NOT authenticated")
     log.info("starting %d workers on http://%s:%d (index %s)", workers, settings.host, settings.port,

@@ -7,6 +7,7 @@ to fail the next requests (status + headers) to exercise retries.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 
@@ -43,6 +44,9 @@ class StubConnector:
     sent: list[Sent] = field(default_factory=list)
     failures: list[tuple[int, dict]] = field(default_factory=list)   # (status, headers) answered first
     attempts: int = 0
+    delay: float = 0.0   # seconds each POST is held before the answer (the activity is posted all the same)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def app(self) -> web.Application:
         ids = itertools.count(1)
@@ -55,6 +59,13 @@ class StubConnector:
                                          status=status, headers=headers)
             self.sent.append(Sent(request.match_info["conversation_id"], request.match_info.get("reply_to_id"),
                                   await request.json(), request.headers.get("Authorization")))
+            if self.delay:   # posted; the answer comes late
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                try:
+                    await asyncio.sleep(self.delay)
+                finally:
+                    self.in_flight -= 1
             return web.json_response({"id": f"bot-reply-{next(ids)}"})
 
         app = web.Application()
@@ -154,3 +165,27 @@ def execute_invoke(service_url: str, data: dict) -> dict:
     return personal_message(service_url, None, type="invoke", name="adaptiveCard/action",
                             value={"action": {"type": "Action.Execute", "verb": "vote", "data": data},
                                    "trigger": "manual"})
+
+
+class SettlingClient:
+    """An aiohttp test client whose ``post`` returns once the replies that request queued were sent (or given
+    up). The bot acknowledges a request first and sends its replies after (bot/teams/outbox.py); scenario
+    tests that look at what reached the connector wait for that, tests of the acknowledgement use ``.raw``."""
+
+    def __init__(self, client) -> None:
+        self.raw = client
+
+    async def post(self, *args, **kwargs):
+        from bot.app import OUTBOX
+
+        response = await self.raw.post(*args, **kwargs)
+        await response.read()
+        assert await self.raw.app[OUTBOX].drain(60), "replies still unsent after 60 s"
+        return response
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+async def serve(aiohttp_client, app) -> SettlingClient:
+    return SettlingClient(await aiohttp_client(app))

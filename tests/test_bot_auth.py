@@ -7,6 +7,7 @@ validation is the SDK's own, with the real app-id check.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from bot_harness import personal_message
+from bot_harness import personal_message, serve
 from botframework.connector.auth import PasswordServiceClientCredentialFactory
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -72,7 +73,7 @@ class _OfflineOutbound(PasswordServiceClientCredentialFactory):
 
 @pytest.fixture
 async def bot(aiohttp_client, openid, tmp_path, bundled_index):
-    settings = Settings(app_id=APP_ID, app_password="not-used", index_dir=bundled_index[0],
+    settings = Settings(app_id=APP_ID, app_password="not-used", index_dir=bundled_index[0], user_hash_salt="t" * 32,
                         feedback_db=tmp_path / "fb.sqlite3",
                         sdk={"TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": openid,
                              "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": openid,
@@ -80,7 +81,7 @@ async def bot(aiohttp_client, openid, tmp_path, bundled_index):
     app = create_app(settings, holder=IndexHolder(settings.index_dir, bundled_index[1]),
                      store=SQLiteFeedbackStore(settings.feedback_db), watch=False,
                      credentials_factory=_OfflineOutbound(APP_ID, "not-used"))
-    return await aiohttp_client(app)
+    return await serve(aiohttp_client, app)
 
 
 def token(key, service_url: str, **overrides) -> str:
@@ -127,3 +128,119 @@ async def test_bad_tokens_get_401(bot, connector, keys, case):
     response = await bot.post("/api/messages", json=personal_message(url, "what is open data?"), headers=headers)
     assert response.status == 401
     assert connector.sent == []
+
+
+# ----------------------------------------------------------------------------- a slow or failing OpenID endpoint
+class FlakyOpenId:
+    """OpenID configuration + JWKS whose ``mode`` the test sets: "ok", "hang" (answers only when released),
+    "503". Counts the metadata fetches."""
+
+    def __init__(self, jwk: dict) -> None:
+        self.mode, self.fetches, self.release = "ok", 0, threading.Event()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                base = f"http://127.0.0.1:{self.server.server_port}"
+                if self.path == "/openid":
+                    stub.fetches += 1
+                    if stub.mode == "hang":
+                        stub.release.wait(60)
+                    if stub.mode == "503":
+                        self.send_response(503)
+                        self.end_headers()
+                        return
+                body = {"/openid": {"issuer": ISSUER, "jwks_uri": f"{base}/keys"}, "/keys": {"keys": [jwk]}}.get(
+                    self.path)
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(200 if body else 404)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:   # the bot stopped waiting
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/openid"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
+@pytest.fixture
+def flaky_openid(keys):
+    jwk = json.loads(RSAAlgorithm.to_jwk(keys[0].public_key()))
+    jwk.update(kid=KID, use="sig", endorsements=["msteams"])
+    stub = FlakyOpenId(jwk)
+    yield stub
+    stub.close()
+
+
+async def _bot_with(aiohttp_client, openid_url, tmp_path, bundled_index, timeout=0.5):
+    settings = Settings(app_id=APP_ID, app_password="not-used", index_dir=bundled_index[0], user_hash_salt="t" * 32,
+                        feedback_db=tmp_path / "fb.sqlite3", openid_timeout_seconds=timeout,
+                        sdk={"TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": openid_url,
+                             "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": openid_url,
+                             "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER})
+    app = create_app(settings, holder=IndexHolder(settings.index_dir, bundled_index[1]),
+                     store=SQLiteFeedbackStore(settings.feedback_db), watch=False,
+                     credentials_factory=_OfflineOutbound(APP_ID, "not-used"))
+    return await serve(aiohttp_client, app)
+
+
+async def _healthz_worst(client, until: asyncio.Future) -> float:
+    worst = 0.0
+    while not until.done():
+        started = time.monotonic()
+        assert (await client.get("/healthz")).status == 200
+        worst = max(worst, time.monotonic() - started)
+        await asyncio.sleep(0.02)
+    return worst
+
+
+async def test_hanging_openid_endpoint_blocks_neither_healthz_nor_the_loop(aiohttp_client, flaky_openid, connector,
+                                                                          keys, tmp_path, bundled_index):
+    flaky_openid.mode = "hang"
+    bot = await _bot_with(aiohttp_client, flaky_openid.url, tmp_path, bundled_index)
+    forged = {"Authorization": f"Bearer {token(keys[1], connector.url, headers={'kid': 'forged'})}"}
+    posts = asyncio.gather(*(bot.raw.post("/api/messages", json=personal_message(connector.url, "hi"),
+                                          headers=forged) for _ in range(5)))
+    started = time.monotonic()
+    worst = await _healthz_worst(bot, posts)
+    assert [r.status for r in posts.result()] == [401] * 5
+    assert time.monotonic() - started < 3 and worst < 0.3 and flaky_openid.fetches == 1
+
+
+async def test_cached_keys_keep_valid_traffic_flowing_while_the_endpoint_hangs(aiohttp_client, flaky_openid,
+                                                                               connector, keys, tmp_path,
+                                                                               bundled_index):
+    bot = await _bot_with(aiohttp_client, flaky_openid.url, tmp_path, bundled_index)
+    valid = {"Authorization": f"Bearer {token(keys[0], connector.url)}"}
+    assert (await bot.post("/api/messages", json=personal_message(connector.url, "hi"), headers=valid)).status == 200
+    flaky_openid.mode = "hang"
+    forged = {"Authorization": f"Bearer {token(keys[1], connector.url, headers={'kid': 'forged'})}"}
+    started = time.monotonic()
+    statuses = [(await bot.post("/api/messages", json=personal_message(connector.url, "what is open data?"),
+                                headers=valid)).status for _ in range(5)]
+    bad = [(await bot.post("/api/messages", json=personal_message(connector.url, "hi"), headers=forged)).status
+           for _ in range(3)]
+    assert statuses == [200] * 5 and bad == [401] * 3 and len(connector.messages) == 6
+    assert time.monotonic() - started < 3
+
+
+async def test_a_failing_endpoint_is_not_asked_again_for_every_forged_token(aiohttp_client, flaky_openid, connector,
+                                                                            keys, tmp_path, bundled_index):
+    flaky_openid.mode = "503"
+    bot = await _bot_with(aiohttp_client, flaky_openid.url, tmp_path, bundled_index)
+    forged = {"Authorization": f"Bearer {token(keys[1], connector.url, headers={'kid': 'forged'})}"}
+    for _ in range(20):
+        response = await bot.post("/api/messages", json=personal_message(connector.url, "hi"), headers=forged)
+        assert response.status == 401
+    assert flaky_openid.fetches <= 2 and connector.sent == []

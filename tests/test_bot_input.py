@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from bot_harness import card_of, channel_message, personal_message
+from bot_harness import card_of, channel_message, personal_message, serve
 
 from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
@@ -19,7 +19,7 @@ async def bot(aiohttp_client, tmp_path, bundled_index):
     settings = Settings(index_dir=bundled_index[0], feedback_db=tmp_path / "fb.sqlite3")
     app = create_app(settings, holder=IndexHolder(settings.index_dir, bundled_index[1]),
                      store=SQLiteFeedbackStore(settings.feedback_db), watch=False)
-    return await aiohttp_client(app)
+    return await serve(aiohttp_client, app)
 
 
 async def test_non_json_body_is_400(bot):

@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 
-from bot_harness import StubConnector, personal_message
+from bot_harness import StubConnector, personal_message, serve
 
 from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
@@ -53,7 +53,7 @@ async def test_running_app_reloads_without_dropping_requests(aiohttp_client, aio
     server = await aiohttp_server(stub.app())
     url = str(server.make_url("")).rstrip("/")
     settings = Settings(index_dir=folder, feedback_db=tmp_path / "fb.sqlite3", reload_seconds=0.05)
-    client = await aiohttp_client(create_app(settings, store=SQLiteFeedbackStore(settings.feedback_db)))
+    client = await serve(aiohttp_client, create_app(settings, store=SQLiteFeedbackStore(settings.feedback_db)))
     for _ in range(200):
         if (await client.get("/healthz")).status == 200:
             break

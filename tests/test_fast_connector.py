@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from bot_harness import personal_message
+from bot_harness import personal_message, serve
 from botbuilder.core import CardFactory, MessageFactory, Middleware, TurnContext
 from botbuilder.schema import (
     Activity,
@@ -67,7 +67,7 @@ async def test_two_turns_reuse_the_same_connector_client(aiohttp_client, connect
     adapter = app[ADAPTER]
     recorder = RecordClients(adapter)
     adapter.use(recorder)
-    client = await aiohttp_client(app)
+    client = await serve(aiohttp_client, app)
 
     for question in ("how do I retire a dataset", "what is open data"):
         response = await client.post("/api/messages", json=personal_message(connector.url, question))

@@ -104,6 +104,14 @@ class HandbookBot(TeamsActivityHandler):
         log.info("ignored card action %r", str(action)[:20])
         return None
 
+    def _get_adaptive_card_invoke_value(self, activity: Activity):
+        """The SDK's check of an ``adaptiveCard/action`` value, without its crash on an ``action`` that is not an
+        object (it called ``.get`` on it): such a value gets the SDK's own 400 "Missing action property"."""
+        value = activity.value
+        if isinstance(value, dict) and value.get("action") is not None and not isinstance(value["action"], dict):
+            activity = Activity(value={k: v for k, v in value.items() if k != "action"})
+        return super()._get_adaptive_card_invoke_value(activity)
+
     async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value) -> AdaptiveCardInvokeResponse:
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
