@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint index ask eval bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
+.PHONY: run test lint index ask eval train bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ index: $(STAMP)
 
 eval: $(STAMP)
 	$(PY) benchmarks/eval_handbook.py
+
+# Refit what is learned from ../shared/eval/train*.jsonl (by cross-validation) and store it as data:
+# the hand-off model and thresholds (bot/decision/params.json). Refit after any ranking change.
+train: $(STAMP)
+	$(PY) -m benchmarks.quality.handoff --write
 
 bench-index: $(STAMP)
 	$(PY) benchmarks/bench_index.py

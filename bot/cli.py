@@ -4,7 +4,13 @@
     python -m bot serve [--index DIR] [--port N]
     python -m bot ask [--index DIR] [--json] "question"
     python -m bot ask [--index DIR] --batch FILE.jsonl
-        {"id","q"} lines in; one JSON line out each: {"id","escalate","answers":[{"url","title","score","passage"}]}
+        {"id","q"} lines in; one JSON line out each:
+        {"id","kind","escalate","probability","answers":[{"url","title","score","passage"}]}
+    (``--json`` prints the same object with "q" instead of "id")
+    kind: answer | unsure | handoff | greeting | thanks | help | unclear | not_english
+    escalate: the reply offers the hand-off to DAPA (unsure or handoff)
+    probability: the hand-off model's P(the handbook answers with the first section), null without a search
+    answers: the sections the reply shows, in order
     python -m bot report [--limit N] [--json]
 
 ``ask`` takes exactly the decision path of the Teams reply (``bot.decision.decide.decide``).
@@ -19,13 +25,17 @@ import sys
 from pathlib import Path
 
 from bot.decision.decide import Decision, decide
+from bot.decision.kinds import Kind
 from bot.settings import Settings
 
 
 def decision_record(decision: Decision, qid=None) -> dict:
     """The ``ask --json`` / ``--batch`` output line for one decision."""
-    record = {"escalate": decision.escalates, "answers": [h.to_json() for h in decision.answers]}
-    return {"id": qid, **record} if qid is not None else {"q": decision.question, "kind": decision.kind.value, **record}
+    p = decision.probability
+    record = {"kind": decision.kind.value, "escalate": decision.escalates,
+              "reason": None if decision.reason is None else decision.reason.value,
+              "probability": None if p is None else round(p, 4), "answers": [h.to_json() for h in decision.answers]}
+    return {"id": qid, **record} if qid is not None else {"q": decision.question, **record}
 
 
 def _load_index(index_dir: Path, sources: Path):
@@ -35,13 +45,17 @@ def _load_index(index_dir: Path, sources: Path):
 
 
 def _print_decision(decision: Decision, settings: Settings) -> None:
-    print(f"Q: {decision.question}\n-> {decision.kind} ({decision.reason})")
-    for rank, h in enumerate(decision.answers, 1):
-        print(f"  {rank}. [{h.score:.3f}] {' › '.join(h.section.breadcrumb)}\n     {h.section.url}")
-        for line in h.passage_text.splitlines()[:6]:
-            print(f"     | {line}")
-    if decision.escalates:
-        print(f"  The handbook does not cover this: email {settings.dapa_email}")
+    from bot.replies import Replies
+
+    p = "" if decision.probability is None else f", p={decision.probability:.2f}"
+    print(f"Q: {decision.question}\n-> {decision.kind} ({decision.reason}{p})")
+    if decision.kind is Kind.ANSWER:
+        for rank, h in enumerate(decision.answers, 1):
+            print(f"  {rank}. [{h.score:.3f}] {' › '.join(h.section.breadcrumb)}\n     {h.section.url}")
+            for line in (h.passage_text.splitlines()[:6] if rank == 1 else ()):
+                print(f"     | {line}")
+    else:
+        print("  " + Replies.from_settings(settings).plain_text(decision).replace("\n", "\n  "))
 
 
 def _cmd_ask(args, settings: Settings) -> int:

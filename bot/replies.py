@@ -25,6 +25,10 @@ from indexer.model import Hit
 EXAMPLES = ("How do I retire a dataset?", "What metadata does a dataset need?",
             "Which tool should I use to automate updates?")
 CARD_VERSION = "1.5"
+SHOWN_QUESTION_CHARS = 300     # "You asked: ..." in a card
+MAILTO_QUESTION_CHARS = 1500   # the question in the prefilled e-mail (a long post keeps its end)
+MAX_MAILTO = 2000              # mail clients cut longer mailto: links
+UNSURE_HEADLINE = "I'm not sure the handbook covers this — these sections come closest:"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~$])")
 
 
@@ -68,15 +72,20 @@ def _vote_actions(turn_id: str | None, question: str) -> list[dict]:
 _ESCALATION_HEADLINES = {
     Reason.ASKED_FOR_PERSON: "Sure, the Data and Policy Analytics team (DAPA) can help you directly.",
     Reason.VOTED_DOWN: "Sorry that didn't help. The Data and Policy Analytics team (DAPA) can answer it.",
-    Reason.ACTION_REQUEST: "I can't do that myself, but the Data and Policy Analytics team (DAPA) can.",
+    # never promise that DAPA does IT work: say who does, and that DAPA can point the way
+    Reason.ACTION_REQUEST: "I can't do that for you. Access, accounts and passwords are handled by your agency's IT "
+                           "help desk or by the service's own support; if you're not sure who to ask, the Data and "
+                           "Policy Analytics team (DAPA) can point you the right way.",
 }
 _NOT_COVERED = "The handbook doesn't cover this, so I'd rather not guess."
 
 
-def _small_talk(kind: Kind) -> Reply:
-    text = {Kind.GREETING: "Hello! Ask me anything about publishing open data, or say \"help\".",
-            Kind.THANKS: "You're welcome! Happy publishing."}.get(kind, "Ask me a question about the handbook.")
-    return Reply(text, None, text)
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, keeping its start and its end (where a post's ask is)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head].rstrip() + " … " + text[-(limit - head - 3):].lstrip()
 
 
 class Replies:
@@ -96,7 +105,7 @@ class Replies:
         if kind is Kind.HELP:
             return self.help()
         if kind.small_talk:
-            return _small_talk(kind)
+            return self.small_talk(kind)
         if kind.escalates:
             return self.escalation(decision, where)
         return self.answer(decision, turn_id)
@@ -122,26 +131,63 @@ class Replies:
         return Reply(summary, _card(body, actions, summary))
 
     def escalation(self, decision: Decision, where: str | None) -> Reply:
-        headline = _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
+        """The unsure tier (closest sections + DAPA in one card) or the hand-off tier (DAPA only)."""
+        unsure = decision.kind is Kind.UNSURE and bool(decision.also_see)
+        headline = UNSURE_HEADLINE if unsure else _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
         body = [_text(headline, weight="Bolder")]
         if decision.question:
-            body.append(_literal("You asked: ", decision.question))
-        body += [_text(f"Email the Data and Policy Analytics team at {self.dapa_email}: the button below prefills "
-                       "your question.", spacing="Small")]
-        body += self._link_list("Closest handbook sections", decision.also_see)
+            body.append(_literal("You asked: ", shorten(decision.question, SHOWN_QUESTION_CHARS)))
+        if unsure:
+            body += self._link_list("Closest handbook sections", decision.also_see)
+        ask = "If none of these answers it, email" if unsure else "Email"
+        body.append(_text(f"{ask} the Data and Policy Analytics team at {self.dapa_email}: the button below "
+                          "prefills your question.", spacing="Medium"))
         actions = [{"type": "Action.OpenUrl", "title": "Email DAPA", "url": self.mailto(decision.question, where)}]
-        summary = f"{headline} Email DAPA: {self.dapa_email}"
+        summary = self.plain_text(decision)
         return Reply(summary, _card(body, actions, summary))
 
+    def plain_text(self, decision: Decision) -> str:
+        """A handbook decision as plain text (notifications, clients without cards, the command line)."""
+        if decision.kind is Kind.UNSURE and decision.also_see:
+            lines = [UNSURE_HEADLINE]
+            lines += [f"- {' › '.join(h.section.breadcrumb)}: {h.section.url}" for h in decision.also_see]
+            lines.append(f"If none of these answers it, email the Data and Policy Analytics team (DAPA): "
+                         f"{self.dapa_email}")
+            return "\n".join(lines)
+        if decision.best is not None:
+            sec, best = decision.best.section, decision.best
+            first = best.passage_text.splitlines()[0] if best.passage_text else ""
+            lines = [f"{' › '.join(sec.breadcrumb)}: {first}"[:300], f"Open in handbook: {sec.url}"]
+            lines += [f"Also see: {' › '.join(h.section.breadcrumb)}: {h.section.url}"
+                      for h in decision.alternatives + decision.also_see]
+            return "\n".join(lines)
+        return f"{_ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)} Email DAPA: {self.dapa_email}"
+
     def mailto(self, question: str, where: str | None) -> str:
-        """``mailto:`` DAPA with subject and body prefilled (the question, where it was asked)."""
+        """``mailto:`` DAPA with subject and body prefilled (the question, where it was asked); a long
+        question keeps its start and end, so the link stays under ``MAX_MAILTO`` characters."""
         short = question if len(question) <= 80 else question[:77] + "..."
-        body = f"Question: {question}\n"
-        if where:
-            body += f"Asked in: {where}\n"
-        body += "\n(The CT Open Data Handbook did not answer this; sent from the handbook bot.)"
-        return (f"mailto:{self.dapa_email}?subject={quote('Open data question: ' + short, safe='')}"
-                f"&body={quote(body, safe='')}")
+        subject = quote("Open data question: " + short, safe="")
+        limit = MAILTO_QUESTION_CHARS
+        while True:
+            body = f"Question: {shorten(question, limit)}\n"
+            if where:
+                body += f"Asked in: {where}\n"
+            body += "\n(The CT Open Data Handbook did not answer this; sent from the handbook bot.)"
+            url = f"mailto:{self.dapa_email}?subject={subject}&body={quote(body, safe='')}"
+            if len(url) <= MAX_MAILTO or limit <= 40:
+                return url
+            limit = limit * 2 // 3   # non-ASCII text grows up to 12x when percent-encoded
+
+    def small_talk(self, kind: Kind) -> Reply:
+        text = {Kind.GREETING: "Hello! Ask me anything about publishing open data, or say \"help\".",
+                Kind.THANKS: "You're welcome! Happy publishing.",
+                Kind.UNCLEAR: "I didn't find a question in that message. Ask me in words about publishing open data "
+                              "(for example: \"How do I retire a dataset?\"), or say \"help\".",
+                Kind.NOT_ENGLISH: "Sorry, I can only answer questions in English. Ask me in English about publishing "
+                                  f"open data, or email the Data and Policy Analytics team at {self.dapa_email}.",
+                }.get(kind, "Ask me a question about the handbook.")
+        return Reply(text, None, text)
 
     def welcome(self) -> Reply:
         body = [_text("Hi! I answer questions about publishing open data, from the CT Open Data Handbook.",

@@ -119,3 +119,30 @@ def _blocks(node, kind):
         for value in node:
             out += _blocks(value, kind)
     return out
+
+
+ODD_POSTS = {
+    "25k-post": "Some background on our upload problem. " * 620 + "How do I schedule automatic updates for my dataset?",
+    "emoji-only": "🙂🙂🚀",
+    "link-only": "https://example.org/resource/abcd-1234",
+    "non-english": "如何在门户网站上发布数据集？",
+    "stack-trace": 'Traceback (most recent call last):\n  File "sync.py", line 41, in <module>\n'
+                   "    client.replace(ds, rows)\nrequests.exceptions.HTTPError: 403 Client Error: Forbidden for url\n",
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_POSTS))
+async def test_odd_posts_get_one_clear_reply_and_no_error(bot, connector, caplog, name):
+    text = ODD_POSTS[name]
+    response = await bot.post("/api/messages", json=personal_message(connector.url, text))
+    assert response.status == 200
+    [reply] = connector.messages
+    shown = reply.activity.get("text") or reply.activity.get("summary") or ""
+    assert shown.strip()
+    if name in ("emoji-only", "link-only"):
+        assert "didn't find a question" in shown
+    if name == "non-english":
+        assert "only answer questions in English" in shown
+    if reply.activity.get("attachments"):
+        assert len(json.dumps(card_of(reply))) < 20_000
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info], caplog.text

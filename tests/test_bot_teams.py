@@ -92,7 +92,7 @@ async def test_typing_indicator_while_a_slow_answer_is_worked_on(aiohttp_client,
     app = create_app(settings.with_(typing_delay_seconds=0.01), holder=IndexHolder(settings.index_dir, slow),
                      store=SQLiteFeedbackStore(settings.feedback_db), watch=False)
     bot = await serve(aiohttp_client, app)
-    activity = personal_message(connector.url, "what is open data?")
+    activity = personal_message(connector.url, "who is the data steward?")
     post = asyncio.create_task(bot.post("/api/messages", json=activity))
     try:
         for _ in range(1000):   # the answer is blocked until the gate opens: typing must come first
@@ -145,7 +145,7 @@ async def test_own_messages_are_ignored(bot, connector):
 
 
 async def test_group_chat_answered(bot, connector):
-    await bot.post("/api/messages", json=group_message(connector.url, "what is open data?"))
+    await bot.post("/api/messages", json=group_message(connector.url, "who is the data steward?"))
     [reply] = connector.messages
     assert reply.conversation_id == "19:group@thread.v2"
     assert actions_of(card_of(reply), "Action.OpenUrl")[0]["url"].startswith(SITE)
@@ -209,7 +209,8 @@ async def test_votes_are_stored_and_survive_restart(aiohttp_client, connector, s
 
 
 async def test_example_question_button_is_answered(bot, connector):
-    await bot.post("/api/messages", json=submit_action(connector.url, {"action": "ask", "q": "what is open data?"}))
+    ask = {"action": "ask", "q": "who is the data steward?"}
+    await bot.post("/api/messages", json=submit_action(connector.url, ask))
     [reply] = connector.messages
     assert actions_of(card_of(reply), "Action.OpenUrl")[0]["title"] == "Open in handbook"
 

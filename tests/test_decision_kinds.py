@@ -4,21 +4,25 @@ parameters are data (bot/decision/params.json), not source."""
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import replace
 
 import pytest
 
-from bot.decision.decide import PARAMS_FILE, Decision, DecisionParams, decide, fitted_params
+from bot.decision.decide import Decision, decide
+from bot.decision.handoff import DEFAULT_PATH, HandoffModel, default_model
 from bot.decision.kinds import Kind, Reason
 from bot.replies import Replies
+
+replies = Replies()
 
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_every_kind_of_decision_has_a_reply(bundled_index, kind):
-    replies = Replies()
     hit = bundled_index[1].search("who is the data steward", 1).hits[0]
-    best = hit if kind in (Kind.ANSWER, Kind.ALTERNATIVES) else None
-    reply = replies.reply_for(Decision(kind, "who is the data steward", best), "turn-1", "a Teams personal chat")
+    best = hit if kind is Kind.ANSWER else None
+    also = (hit,) if kind is Kind.UNSURE else ()
+    reply = replies.reply_for(Decision(kind, "who is the data steward", best, also_see=also), "turn-1",
+                              "a Teams personal chat")
     assert reply.summary
     if kind.escalates:
         assert "mailto:" in json.dumps(reply.card) and "DAPA" in reply.summary
@@ -28,33 +32,31 @@ def test_every_kind_of_decision_has_a_reply(bundled_index, kind):
         assert "turn-1" in json.dumps(reply.card) and hit.section.url in reply.summary
 
 
-def test_escalation_headline_follows_the_reason():
-    replies = Replies()
-    headlines = {reason: replies.reply_for(Decision(Kind.ESCALATE, "q", reason=reason)).card["body"][0]["text"]
-                 for reason in (Reason.OUTSIDE_HANDBOOK, Reason.ACTION_REQUEST, Reason.VOTED_DOWN)}
-    assert len(set(headlines.values())) == 3
-    handoff = replies.reply_for(Decision(Kind.HANDOFF, "q", reason=Reason.ASKED_FOR_PERSON))
-    assert handoff.card["body"][0]["text"] not in headlines.values()
+def test_handoff_headline_follows_the_reason():
+    headlines = {reason: replies.reply_for(Decision(Kind.HANDOFF, "q", reason=reason)).card["body"][0]["text"]
+                 for reason in (Reason.OUTSIDE_HANDBOOK, Reason.ACTION_REQUEST, Reason.VOTED_DOWN,
+                                Reason.ASKED_FOR_PERSON)}
+    assert len(set(headlines.values())) == 4
 
 
 def test_kinds_compare_and_print_as_their_values():
-    assert Kind.ESCALATE == "escalate" and f"{Kind.ALTERNATIVES}" == "answer_with_alternatives"
+    assert Kind.UNSURE == "unsure" and f"{Kind.NOT_ENGLISH}" == "not_english"
     assert {"thanks": 1}[Kind.THANKS] == 1 and json.dumps([Reason.NEAR_TIE]) == '["near tie"]'
-    assert [k for k in Kind if k.escalates] == [Kind.ESCALATE, Kind.HANDOFF]
+    assert [k for k in Kind if k.escalates] == [Kind.UNSURE, Kind.HANDOFF]
 
 
 def test_fitted_parameters_are_read_from_the_data_file(tmp_path):
-    data = json.loads(PARAMS_FILE.read_text(encoding="utf-8"))
-    params = fitted_params()
-    assert params == DecisionParams.load(PARAMS_FILE) and params.to_json() == {k: data[k] for k in params.to_json()}
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    model = default_model()
+    assert model == HandoffModel.load(DEFAULT_PATH) and model.to_json() == data
     copy = tmp_path / "params.json"
-    copy.write_text(json.dumps(params.to_json()), encoding="utf-8")
-    assert DecisionParams.load(copy) == params
+    model.save(copy)
+    assert HandoffModel.load(copy) == model
 
 
-def test_decide_uses_the_parameters_it_is_given(bundled_index):
+def test_decide_uses_the_model_it_is_given(bundled_index):
     question, index = "who is the data steward at my agency?", bundled_index[1]
-    assert decide(question, index).kind in (Kind.ANSWER, Kind.ALTERNATIVES)
-    never = DecisionParams(fitted_params().weights, fitted_params().bias, math.inf, 0.0)
-    d = decide(question, index, params=never)
-    assert d.kind is Kind.ESCALATE and d.reason is Reason.OUTSIDE_HANDBOOK and d.also_see
+    assert decide(question, index).kind is Kind.ANSWER
+    never = replace(default_model(), answer_at=1.0, handoff_below=1.0)
+    d = decide(question, index, model=never)
+    assert d.kind is Kind.HANDOFF and d.reason is Reason.OUTSIDE_HANDBOOK and not d.answers

@@ -67,10 +67,10 @@ def _hit(url: str, score: float, terms: set[str]) -> Hit:
 def test_evidence_reads_only_the_value():
     query = Query("q", ("retir", "choropleth"), frozenset({"retir"}), {"retir": 2.0, "choropleth": 6.0})
     result = SearchResult(query, (_hit("https://x/a", 0.5, {"retir", "dataset"}), _hit("https://x/b", 0.4, set())))
-    evidence = gather(result)
-    assert evidence.top_score == 0.5
-    assert evidence.matched == pytest.approx(2.0 / 8.0) and evidence.unknown == pytest.approx(6.0 / 8.0)
-    assert gather(SearchResult(Query("q"))).unknown == 1.0   # nothing understood: all unknown
+    evidence = gather(result).values
+    assert evidence["top_score"] == 0.5 and evidence["second_ratio"] == pytest.approx(0.8)
+    assert evidence["matched_top"] == pytest.approx(2.0 / 8.0) and evidence["unknown"] == pytest.approx(6.0 / 8.0)
+    assert gather(SearchResult(Query("q"))).values["unknown"] == 1.0   # nothing understood: all unknown
 
 
 class OnlySearch:

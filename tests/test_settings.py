@@ -39,7 +39,7 @@ def test_defaults_and_environment_overrides(tmp_path):
 def test_the_replies_use_the_configured_mailbox_and_site():
     replies = Replies.from_settings(Settings.from_env({"DAPA_EMAIL": "opendata@example.gov",
                                                        "HANDBOOK_URL": "https://handbook.example.gov"}))
-    escalation = replies.reply_for(Decision(Kind.ESCALATE, "where are the budget files?"))
+    escalation = replies.reply_for(Decision(Kind.HANDOFF, "where are the budget files?"))
     assert "opendata@example.gov" in escalation.summary and "dapa@ct.gov" not in str(escalation)
     assert escalation.card["actions"][0]["url"].startswith("mailto:opendata@example.gov?")
     assert "https://handbook.example.gov" in replies.welcome().summary

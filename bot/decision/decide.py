@@ -1,33 +1,30 @@
-"""How an answer is chosen: answer, answer with alternatives, or escalate to DAPA (framework-free).
+"""How an answer is chosen: answer, unsure, or hand-off to DAPA (framework-free).
 
 ``decide(question, index) -> Decision`` is the single decision path: the Teams reply, ``python -m bot
 ask`` and the evaluation all call it.
 
-1. Messages that are not questions are recognised first (``bot.decision.intents``): greetings, thanks and help
-   are answered without a search; "talk to a person" hands off to DAPA directly; requests for the bot
-   to *do* something (grant access, reset a password) escalate, because only a person can.
-2. Otherwise the handbook is searched once and the evidence read from the search result
-   (``bot.decision.evidence``): how much of the question's weighted content the best hits contain
-   (``matched``), the top score, and how much of the question the handbook never talks about
-   (``unknown``). A raw score threshold alone separates in-scope from out-of-scope questions poorly,
-   so a linear combination of the three is used:
-       confidence = bias + Σ weights[f] * feature_f;   escalate when confidence < escalate_below.
-   The weights and threshold are fitted by ``benchmarks/calibrate_decision.py`` on the dev sets and
-   stored in ``bot/decision/params.json`` (``DecisionParams``); re-run it after the ranker changes.
-3. An answer gets alternatives when the runner-up is on another page and nearly tied, and up to two
-   "Also see" links to other relevant sections. An escalation shows the closest sections when they
-   are reasonable.
+1. Messages that are not handbook questions are recognised first (``bot.decision.intents``): greetings,
+   thanks and help are answered without a search; a message with no words (only emoji, only a link) or
+   not in English gets a clear "ask me in words / in English" reply; "talk to a person" and requests for
+   the bot to *do* something (grant access, reset a password) hand off directly.
+2. Otherwise the handbook is searched, the evidence gathered (``bot.decision.evidence``: generic features
+   of the result and the question) and the hand-off model (``bot.decision.handoff``, parameters in
+   ``params.json``, refitted by ``make train``) gives the probability that the handbook answers the
+   question with its best section. Two thresholds, chosen by cross-validation, make three honest tiers:
+   - *answer*: confident; the reply leads with the section, plus near-tied alternatives on another
+     page and "also see" links (at most three sections in all);
+   - *unsure*: "I'm not sure the handbook covers this — these sections come closest": up to three
+     sections and the hand-off to DAPA in the same reply;
+   - *handoff*: nothing relevant; DAPA only.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.decision.evidence import Evidence, gather
+from bot.decision.handoff import HandoffModel, default_model
 from bot.decision.intents import detect_intent
 from bot.decision.kinds import Intent, Kind, Reason
 from indexer.model import Hit
@@ -35,111 +32,100 @@ from indexer.model import Hit
 if TYPE_CHECKING:
     from indexer.index import Index
 
-PARAMS_FILE = Path(__file__).with_name("params.json")
-ALTERNATIVE_RATIO = 0.92   # runner-up on another page scoring >= this share of the top: show both
-ALSO_SEE_RATIO = 0.60      # other sections scoring >= this share of the top are worth a link
-MAX_ALSO_SEE = 2
+ALTERNATIVE_RATIO = 0.92   # runner-up on another page scoring >= this share of the top: "or did you mean"
+MAX_SHOWN = 3              # sections a reply shows at most (answer + alternatives + also see; or closest)
 SEARCH_DEPTH = 8
-MAX_QUESTION_CHARS = 500
+MAX_QUESTION_CHARS = 4000  # longer messages keep their start and their end (where the ask usually is)
+HEAD_SHARE = 0.25          # of MAX_QUESTION_CHARS kept from the start of a longer message
 
-
-@dataclass(frozen=True)
-class DecisionParams:
-    """The fitted part of the decision, stored in ``params.json`` by ``benchmarks/calibrate_decision.py``."""
-
-    weights: dict[str, float]   # feature name -> weight of the linear confidence
-    bias: float
-    escalate_below: float       # escalate when confidence < this
-    closest_min_score: float    # an escalation shows closest sections scoring at least this
-
-    @classmethod
-    def load(cls, path: str | Path = PARAMS_FILE) -> DecisionParams:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls({k: float(v) for k, v in data["weights"].items()}, float(data["bias"]),
-                   float(data["escalate_below"]), float(data["closest_min_score"]))
-
-    def to_json(self) -> dict:
-        return {"weights": self.weights, "bias": self.bias, "escalate_below": self.escalate_below,
-                "closest_min_score": self.closest_min_score}
-
-
-@cache
-def fitted_params() -> DecisionParams:
-    """The shipped parameters (``params.json``), read once on first use."""
-    return DecisionParams.load()
+ANSWER, UNSURE, HANDOFF = Kind.ANSWER, Kind.UNSURE, Kind.HANDOFF
 
 
 @dataclass(frozen=True)
 class Decision:
     kind: Kind
-    question: str                       # the question as searched (cleaned, truncated)
-    best: Hit | None = None             # the answer (None unless kind is an answer)
-    alternatives: tuple[Hit, ...] = ()  # near-tied answers on other pages (Kind.ALTERNATIVES)
-    also_see: tuple[Hit, ...] = ()      # other relevant sections (answers), or the closest sections (escalate)
+    question: str                       # the question as searched (cleaned, shortened)
+    best: Hit | None = None             # the answer (kind answer only)
+    alternatives: tuple[Hit, ...] = ()  # near-tied answers on other pages (kind answer)
+    also_see: tuple[Hit, ...] = ()      # other relevant sections (answer), or the closest sections (unsure)
     reason: Reason | None = None
-    confidence: float | None = None
+    probability: float | None = None    # hand-off model: P(the handbook answers with the top section)
     evidence: Evidence | None = field(default=None, compare=False)
     truncated: bool = False
 
     @property
     def escalates(self) -> bool:
+        """The reply offers the hand-off to DAPA (unsure or hand-off)."""
         return self.kind.escalates
 
     @property
     def answers(self) -> tuple[Hit, ...]:
-        """What the reply shows, best first: the answer, alternatives, also-see / closest sections."""
+        """The sections the reply shows, in order: the answer, alternatives, also see / closest sections."""
         return ((self.best,) if self.best else ()) + self.alternatives + self.also_see
 
 
+_WITHOUT_SEARCH = {
+    Intent.GREETING: (Kind.GREETING, Reason.GREETING), Intent.THANKS: (Kind.THANKS, Reason.THANKS),
+    Intent.HELP: (Kind.HELP, Reason.HELP), Intent.UNCLEAR: (Kind.UNCLEAR, Reason.UNCLEAR),
+    Intent.NOT_ENGLISH: (Kind.NOT_ENGLISH, Reason.NOT_ENGLISH),
+    Intent.HANDOFF: (Kind.HANDOFF, Reason.ASKED_FOR_PERSON), Intent.ACTION: (Kind.HANDOFF, Reason.ACTION_REQUEST),
+}
+
+
 def clean_question(text: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, bool]:
-    """Collapse whitespace and drop control characters; cut to ``limit`` chars -> (text, truncated)."""
+    """Collapse whitespace and drop control characters; a text over ``limit`` chars keeps its start and
+    its end (joined by " … ") -> (text, shortened)."""
     text = "".join(ch if ch.isprintable() else " " for ch in text or "")
     text = " ".join(text.split())
     if len(text) <= limit:
         return text, False
-    return text[:limit].rsplit(" ", 1)[0] or text[:limit], True
-
-
-def confidence(evidence: Evidence, params: DecisionParams | None = None) -> float:
-    params = params or fitted_params()
-    features = evidence.features()
-    return params.bias + sum(params.weights[name] * features[name] for name in params.weights)
-
-
-_SMALL_TALK = {Intent.GREETING: (Kind.GREETING, Reason.GREETING), Intent.THANKS: (Kind.THANKS, Reason.THANKS),
-               Intent.HELP: (Kind.HELP, Reason.HELP), Intent.HANDOFF: (Kind.HANDOFF, Reason.ASKED_FOR_PERSON)}
+    head_len = int(limit * HEAD_SHARE)
+    head = text[:head_len].rsplit(" ", 1)[0] or text[:head_len]
+    tail_len = limit - len(head) - 3
+    tail = text[-tail_len:]
+    tail = tail.split(" ", 1)[1] if " " in tail[:40] else tail
+    return f"{head} … {tail}", True
 
 
 def decide(question: str, index: Index, max_chars: int = MAX_QUESTION_CHARS,
-           params: DecisionParams | None = None) -> Decision:
+           model: HandoffModel | None = None) -> Decision:
     """Decide how to reply to ``question``: one ``index.search``, whose value is all the decision reads."""
-    params = params or fitted_params()
     text, truncated = clean_question(question, max_chars)
     intent = detect_intent(text)
-    if intent in _SMALL_TALK:
-        kind, reason = _SMALL_TALK[intent]
+    if intent is not None:
+        kind, reason = _WITHOUT_SEARCH[intent]
         return Decision(kind, text, reason=reason, truncated=truncated)
 
     result = index.search(text, SEARCH_DEPTH)
-    hits = result.hits
+    hits = list(result.hits)
+    if not hits:
+        return Decision(HANDOFF, text, reason=Reason.OUTSIDE_HANDBOOK, probability=0.0, truncated=truncated)
+    model = model or default_model()
     evidence = gather(result)
-    score = confidence(evidence, params)
-    if intent is Intent.ACTION or not hits or score < params.escalate_below:
-        closest = tuple(h for h in hits[:MAX_ALSO_SEE] if h.score >= params.closest_min_score)
-        reason = Reason.ACTION_REQUEST if intent is Intent.ACTION else Reason.OUTSIDE_HANDBOOK
-        return Decision(Kind.ESCALATE, text, also_see=closest, reason=reason, confidence=score,
+    p = model.probability(evidence)
+    tier = Kind(model.tier(p))
+    if tier is HANDOFF:
+        return Decision(HANDOFF, text, reason=Reason.OUTSIDE_HANDBOOK, probability=p, evidence=evidence,
+                        truncated=truncated)
+    if tier is UNSURE:
+        return Decision(UNSURE, text, also_see=_distinct(hits, MAX_SHOWN), reason=Reason.NOT_SURE, probability=p,
                         evidence=evidence, truncated=truncated)
 
     best, rest = hits[0], hits[1:]
     alternatives = tuple(h for h in rest[:1]
                          if h.section.page_url != best.section.page_url and h.score >= ALTERNATIVE_RATIO * best.score)
     shown = {best.section.url, *(h.section.url for h in alternatives)}
-    also = []
-    for h in rest:
-        if len(also) + len(alternatives) >= MAX_ALSO_SEE or h.score < ALSO_SEE_RATIO * best.score:
+    also = _distinct([h for h in rest if h.section.url not in shown], MAX_SHOWN - len(shown))
+    reason = Reason.NEAR_TIE if alternatives else Reason.CONFIDENT
+    return Decision(ANSWER, text, best, alternatives, also, reason, p, evidence, truncated)
+
+
+def _distinct(hits: list[Hit], n: int) -> tuple[Hit, ...]:
+    out, seen = [], set()
+    for h in hits:
+        if len(out) >= n:
             break
-        if h.section.url not in shown:
-            also.append(h)
-            shown.add(h.section.url)
-    kind, reason = (Kind.ALTERNATIVES, Reason.NEAR_TIE) if alternatives else (Kind.ANSWER, Reason.CONFIDENT)
-    return Decision(kind, text, best, alternatives, tuple(also), reason, score, evidence, truncated)
+        if h.section.url not in seen:
+            seen.add(h.section.url)
+            out.append(h)
+    return tuple(out)

@@ -1,41 +1,79 @@
-"""Signals that tell whether the handbook answers a question, read from a search result.
+"""Generic evidence that the handbook answers a question, read off the search result (framework-free).
 
-``gather(result) -> Evidence``. Besides the ranker's own scores it measures how much of the question
-the handbook *talks about*: each content term (a stem) is weighted by its inverse document frequency
-over the indexed sections (``Query.weights``), so "dataset" counts little and "choropleth" a lot; a
-term the handbook never uses gets the largest weight. Out-of-scope questions tend to have heavy terms
-that the best hits do not contain. Reads only the ``SearchResult`` value, never the index.
+``gather(result) -> Evidence``: a fixed set of named numbers (``FEATURES``) the hand-off model
+(``bot.decision.handoff``) reads, from the ``SearchResult`` value alone (never the index). None of them
+names a word, page or section: they describe the *shape* of the result and of the question, so they
+carry over to another handbook and survive edits.
+
+- scores: the top score, and how the next hits compare to it (a clear winner or a crowd);
+- coverage: how much of the question's weighted content (each stem weighted by its inverse document
+  frequency over the sections, so "dataset" counts little and "choropleth" a lot) the best hit, and the
+  best of the top three, contain; how much the handbook never uses at all;
+- agreement: whether the top hits sit on one page;
+- shape: how long the question is (content terms, characters; logs, capped so a pasted 25,000-character
+  post is not an extrapolation), whether it asks ("?"), how much of it is Latin script, typo fixes.
+
+Every share is normalised by the question's own weight, so a 60-word channel post and a 4-word query
+land on the same scale.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from bot.decision.intents import latin_share
 from indexer.model import SearchResult
+
+FEATURES = (
+    "top_score", "second_ratio", "third_ratio", "fifth_ratio",
+    "matched_top", "matched_best3", "unknown",
+    "log_terms", "log_chars", "asks", "latin_share",
+    "pages_top3", "same_page_12", "hits_share", "typo_share",
+)
+MAX_LOG_TERMS = math.log1p(200)       # caps: beyond these a message is simply "very long"
+MAX_LOG_CHARS = math.log1p(5000)
+MATCH_DEPTH = 3
 
 
 @dataclass(frozen=True)
 class Evidence:
-    top_score: float       # ranker score of the best hit (0 when none)
-    matched: float         # idf-weighted share of the question's terms found in the best of the top hits
-    unknown: float         # idf-weighted share of the question's terms the handbook never uses
+    values: dict[str, float]     # FEATURES -> number
+    terms: int                   # distinct content terms in the question
 
-    def features(self) -> dict[str, float]:
-        """The numbers the decision's linear model reads (see bot/decision/decide.py)."""
-        return {"matched": self.matched, "top_score": self.top_score, "unknown": self.unknown}
+    def vector(self, names: tuple[str, ...] = FEATURES) -> list[float]:
+        return [self.values[n] for n in names]
 
 
-def gather(result: SearchResult, depth: int = 3) -> Evidence:
-    """Evidence for a question from its search ``result`` (hits best first); ``depth`` hits are read."""
+def gather(result: SearchResult) -> Evidence:
+    """Evidence for a question from its search ``result`` (hits best first, what was understood of it)."""
     query, hits = result.query, result.hits
-    terms, weights = query.terms, query.weights
+    terms, weights, known = query.terms, query.weights, query.known
     total = sum(weights[t] for t in terms) or 1.0
-    unknown = sum(weights[t] for t in terms if t not in query.known) / total
-    matched = 0.0
-    for hit in hits[:depth]:
-        matched = max(matched, sum(weights[t] for t in terms if t in hit.section_terms) / total)
-    return Evidence(
-        top_score=hits[0].score if hits else 0.0,
-        matched=matched if terms else 0.0,
-        unknown=unknown if terms else 1.0,
-    )
+
+    def matched(section_terms: frozenset[str]) -> float:
+        return sum(weights[t] for t in terms if t in section_terms) / total
+
+    scores = [h.score for h in hits[:5]] + [0.0] * (5 - min(5, len(hits)))
+    top = scores[0]
+    shares = [matched(h.section_terms) for h in hits[:MATCH_DEPTH]]
+    pages = [h.section.page_url for h in hits[:MATCH_DEPTH]]
+    question = query.text
+    values = {
+        "top_score": top,
+        "second_ratio": scores[1] / top if top > 0 else 0.0,
+        "third_ratio": scores[2] / top if top > 0 else 0.0,
+        "fifth_ratio": scores[4] / top if top > 0 else 0.0,
+        "matched_top": shares[0] if shares and terms else 0.0,
+        "matched_best3": max(shares) if shares and terms else 0.0,
+        "unknown": sum(weights[t] for t in terms if t not in known) / total if terms else 1.0,
+        "log_terms": min(math.log1p(len(terms)), MAX_LOG_TERMS),
+        "log_chars": min(math.log1p(len(question)), MAX_LOG_CHARS),
+        "asks": 1.0 if "?" in question else 0.0,
+        "latin_share": latin_share(question),
+        "pages_top3": len(set(pages)) / MATCH_DEPTH if pages else 0.0,
+        "same_page_12": 1.0 if len(pages) > 1 and pages[0] == pages[1] else 0.0,
+        "hits_share": min(len(hits), 5) / 5,
+        "typo_share": min(len(query.corrections), len(terms)) / len(terms) if terms else 0.0,
+    }
+    return Evidence(values, len(terms))

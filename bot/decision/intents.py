@@ -1,5 +1,6 @@
-"""Messages that are not handbook questions: greetings, thanks, help, asking for a person, and
-requests for the bot to *do* something (grant access, reset a password) that only a person can.
+"""Messages that are not handbook questions: greetings, thanks, help, asking for a person,
+requests for the bot to *do* something (grant access, reset a password) that only a person can, and
+messages with nothing to search: no words at all (only emoji, only a link) or not in Latin script.
 
 ``detect_intent(text) -> Intent | None`` (``bot.decision.kinds.Intent``; None means "search the handbook").
 Small talk is recognised only when the whole message is small talk, so "hi, how do I retire a dataset"
@@ -9,10 +10,13 @@ is still a question. Pure functions, no framework.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.decision.kinds import Intent
 
 _WORDS = re.compile(r"[a-z']+")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+MIN_LATIN_SHARE = 0.25  # below this share of Latin-script letters a message is not English
 
 _GREETINGS = {"hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "morning", "afternoon", "evening",
               "good", "there", "bot", "all", "everyone", "team", "folks"}
@@ -46,6 +50,11 @@ def detect_intent(text: str) -> Intent | None:
         return Intent.HANDOFF
     if _ACTION.search(folded):
         return Intent.ACTION
+    without_links = _URL.sub(" ", folded)
+    if not any(ch.isalnum() for ch in without_links):
+        return Intent.UNCLEAR
+    if latin_share(without_links) < MIN_LATIN_SHARE:
+        return Intent.NOT_ENGLISH
     words = _WORDS.findall(folded)
     if words and len(words) <= 6:
         if words[0] in _GREETING_HEADS and all(w in _GREETINGS for w in words):
@@ -53,3 +62,12 @@ def detect_intent(text: str) -> Intent | None:
         if any(w in _THANKS_HEADS for w in words) and all(w in _THANKS for w in words):
             return Intent.THANKS
     return None
+
+
+def latin_share(text: str) -> float:
+    """Share of the letters of ``text`` that are Latin script (1.0 for English; low for CJK, Cyrillic...)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 0.0
+    latin = sum(1 for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, ""))
+    return latin / len(letters)

@@ -25,30 +25,33 @@ class Intent(_Named):
     GREETING = "greeting"
     THANKS = "thanks"
     HELP = "help"
-    HANDOFF = "handoff"   # asks for a person
-    ACTION = "action"     # asks the bot to do something only a person can (grant access, reset a password)
+    HANDOFF = "handoff"           # asks for a person
+    ACTION = "action"             # asks the bot to do something only a person can (grant access, reset a password)
+    UNCLEAR = "unclear"           # no words to search: only emoji, punctuation or a link
+    NOT_ENGLISH = "not_english"   # mostly non-Latin script
 
 
 class Kind(_Named):
-    """What the reply is."""
+    """What the reply is: one of three tiers for a handbook question, or a reply that needs no search."""
 
-    ANSWER = "answer"
-    ALTERNATIVES = "answer_with_alternatives"   # the answer and a near-tied one on another page
-    ESCALATE = "escalate"                       # no good answer: refer to DAPA, with the closest sections
-    HANDOFF = "handoff"                         # the user asked for a person
+    ANSWER = "answer"             # confident: the reply leads with the section
+    UNSURE = "unsure"             # the closest sections and the hand-off to DAPA in one reply
+    HANDOFF = "handoff"           # DAPA only: nothing relevant, asked for a person, or an action request
     GREETING = "greeting"
     THANKS = "thanks"
     HELP = "help"
+    UNCLEAR = "unclear"           # "ask me in words"
+    NOT_ENGLISH = "not_english"   # "ask me in English"
 
     @property
     def escalates(self) -> bool:
-        """The question goes to DAPA."""
-        return self in (Kind.ESCALATE, Kind.HANDOFF)
+        """The reply offers the hand-off to DAPA."""
+        return self in (Kind.UNSURE, Kind.HANDOFF)
 
     @property
     def small_talk(self) -> bool:
         """Not a question: nothing was searched, nothing is recorded."""
-        return self in (Kind.GREETING, Kind.THANKS, Kind.HELP)
+        return self in (Kind.GREETING, Kind.THANKS, Kind.HELP, Kind.UNCLEAR, Kind.NOT_ENGLISH)
 
 
 class Reason(_Named):
@@ -56,6 +59,7 @@ class Reason(_Named):
 
     CONFIDENT = "confident"
     NEAR_TIE = "near tie"
+    NOT_SURE = "not sure"
     OUTSIDE_HANDBOOK = "outside handbook"
     ACTION_REQUEST = "action request"
     ASKED_FOR_PERSON = "asked for a person"
@@ -63,3 +67,5 @@ class Reason(_Named):
     GREETING = "greeting"
     THANKS = "thanks"
     HELP = "help"
+    UNCLEAR = "unclear"
+    NOT_ENGLISH = "not english"

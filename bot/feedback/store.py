@@ -25,7 +25,7 @@ from bot.decision.kinds import Kind
 @dataclass(frozen=True)
 class TurnRecord:
     question: str
-    decision: str              # a bot.decision.kinds.Kind value: "answer" | "escalate" | ...
+    decision: str              # a bot.decision.kinds.Kind value: "answer" | "unsure" | "handoff" | ...
     top_url: str | None
     user_hash: str | None      # salted hash, never the raw id
     conversation_type: str     # "channel" | "groupChat" | "personal" | "cli" ...
@@ -63,7 +63,8 @@ class FeedbackStore(Protocol):
     def close(self) -> None: ...
 
 
-ESCALATED_DECISIONS = tuple(k.value for k in Kind if k.escalates)   # handed to DAPA: the report lists them
+# Replies that offer DAPA (the report lists them); "escalate" is what records before the three tiers say.
+ESCALATED_DECISIONS = tuple(k.value for k in Kind if k.escalates) + ("escalate",)
 VOTES = ("up", "down")
 
 # One schema vocabulary for every store (SQLite and PostgreSQL): table and column names.

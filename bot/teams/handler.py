@@ -96,7 +96,7 @@ class HandbookBot(TeamsActivityHandler):
             log.info("vote: %s on turn %s (known=%s) user=%s", data["vote"], data["turn"][:12], known, user)
             if data["vote"] == "down":
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
-                decision = Decision(Kind.ESCALATE, clean_question(question)[0], reason=Reason.VOTED_DOWN)
+                decision = Decision(Kind.HANDOFF, clean_question(question)[0], reason=Reason.VOTED_DOWN)
                 await self._send(turn_context, self.replies.reply_for(decision, where=_where(turn_context.activity)))
             else:
                 await self._send(turn_context, self.replies.vote_thanks("up"))
