@@ -105,6 +105,8 @@ def _cmd_report(args, settings: Settings) -> int:
     for r in rows:
         print(f"{r.count:>5} {r.escalated:>4} {r.down_votes:>4}  {r.last_seen[:19]:20}  {r.question}"
               + (f"  [{r.top_url}]" if r.top_url else ""))
+        for reason in r.reasons:   # what voters wrote in the feedback form
+            print(f"{'':>38}  “{' '.join(reason.split())[:200]}”")
     return 0
 
 

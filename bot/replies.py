@@ -1,7 +1,7 @@
 """Replies as Adaptive Cards (version 1.5) with a plain-text summary for clients without cards.
 
 ``Replies(dapa_email, handbook_url)`` (``Replies.from_settings(settings)``) renders them:
-``reply_for(decision, turn_id, where) -> Reply`` every kind of decision (answers, escalations, hand-offs,
+``reply_for(decision, turn_id, where, mentions) -> Reply`` every kind of decision (answers, escalations, hand-offs,
 small talk) in one place; ``welcome()``, ``help()``, ``vote_thanks()`` and ``turn_failed()`` the replies
 that need no decision. Cards are plain dicts (no framework).
 
@@ -29,6 +29,7 @@ SHOWN_QUESTION_CHARS = 300     # "You asked: ..." in a card
 MAILTO_QUESTION_CHARS = 1500   # the question in the prefilled e-mail (a long post keeps its end)
 MAX_MAILTO = 2000              # mail clients cut longer mailto: links
 UNSURE_HEADLINE = "I'm not sure the handbook covers this — these sections come closest:"
+NONE_OF_THESE = "none_of_these"   # card action: none of the sections shown helps (Reason.NONE_OF_THESE)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~$])")
 
 
@@ -61,17 +62,35 @@ def _card(body: list[dict], actions: list[dict], fallback: str) -> dict:
             "msteams": {"width": "Full"}}
 
 
-def _vote_actions(turn_id: str | None, question: str) -> list[dict]:
-    if not turn_id:
-        return []
-    return [{"type": "Action.Submit", "title": f"{icon} {label}",
-             "data": {"action": "vote", "vote": vote, "turn": turn_id, "q": question}}
-            for vote, icon, label in (("up", "👍", "Helpful"), ("down", "👎", "Not helpful"))]
+def safe_link(url: str, fallback: str) -> str:
+    """``url`` made safe for a Markdown link / card action; ``fallback`` when it is not http(s)."""
+    if not url.startswith(("https://", "http://")):
+        return fallback
+    return url.replace(" ", "%20").replace(")", "%29").replace("(", "%28")
+
+
+def _none_of_these(turn_id: str | None, question: str) -> list[dict]:
+    """One click under the alternatives / also-see links: none of them helps, hand the question to DAPA."""
+    return [{"type": "ActionSet", "spacing": "Small", "actions": [
+        {"type": "Action.Submit", "title": "None of these",
+         "data": {"action": NONE_OF_THESE, "turn": turn_id or "", "q": question}}]}]
+
+
+def _mention_block(mentions) -> tuple[list[dict], list[dict]]:
+    """(body, msteams.entities) that @mention ``mentions`` (settings.Mention: tags or people) in a card."""
+    if not mentions:
+        return [], []
+    ats = [f"<at>{m.name}</at>" for m in mentions]
+    entities = [{"type": "mention", "text": at,
+                 "mentioned": {"id": m.id, "name": m.name, **({"type": "tag"} if m.kind == "tag" else {})}}
+                for m, at in zip(mentions, ats)]
+    return [_text(" ".join(ats) + " can you help with this question?", spacing="Medium")], entities
 
 
 _ESCALATION_HEADLINES = {
     Reason.ASKED_FOR_PERSON: "Sure, the Data and Policy Analytics team (DAPA) can help you directly.",
     Reason.VOTED_DOWN: "Sorry that didn't help. The Data and Policy Analytics team (DAPA) can answer it.",
+    Reason.NONE_OF_THESE: "Sorry that didn't help. The Data and Policy Analytics team (DAPA) can answer it.",
     # never promise that DAPA does IT work: say who does, and that DAPA can point the way
     Reason.ACTION_REQUEST: "I can't do that for you. Access, accounts and passwords are handled by your agency's IT "
                            "help desk or by the service's own support; if you're not sure who to ask, the Data and "
@@ -98,16 +117,18 @@ class Replies:
     def from_settings(cls, settings: Settings) -> Replies:
         return cls(settings.dapa_email, settings.handbook_url)
 
-    def reply_for(self, decision: Decision, turn_id: str | None = None, where: str | None = None) -> Reply:
-        """The reply to any decision: ``turn_id`` goes on the vote buttons of an answer, ``where`` (the
-        conversation, for the DAPA e-mail) on an escalation."""
+    def reply_for(self, decision: Decision, turn_id: str | None = None, where: str | None = None,
+                  mentions=()) -> Reply:
+        """The reply to any decision: ``turn_id`` goes on an answer's "None of these", ``where`` (the
+        conversation, for the DAPA e-mail) and ``mentions`` (who a channel hand-off @mentions) on an escalation.
+        Answers get Teams' built-in 👍 / 👎 from the handler (channelData), not from the card."""
         kind = decision.kind
         if kind is Kind.HELP:
             return self.help()
         if kind.small_talk:
             return self.small_talk(kind)
         if kind.escalates:
-            return self.escalation(decision, where)
+            return self.escalation(decision, where, mentions, turn_id)
         return self.answer(decision, turn_id)
 
     def answer(self, decision: Decision, turn_id: str | None) -> Reply:
@@ -125,13 +146,15 @@ class Replies:
             actions.append({"type": "Action.OpenUrl", "title": f"Open: {alt.section.heading[:40]}",
                             "url": self._safe_url(alt.section.url)})
         body += self._link_list("Also see", decision.also_see)
-        actions += _vote_actions(turn_id, decision.question)
+        if decision.alternatives or decision.also_see:
+            body += _none_of_these(turn_id, decision.question)
         summary = f"{' › '.join(sec.breadcrumb)}: {best.passage_text.splitlines()[0] if best.passage_text else ''}"
         summary = f"{summary[:300]}\nOpen in handbook: {sec.url}"
         return Reply(summary, _card(body, actions, summary))
 
-    def escalation(self, decision: Decision, where: str | None) -> Reply:
-        """The unsure tier (closest sections + DAPA in one card) or the hand-off tier (DAPA only)."""
+    def escalation(self, decision: Decision, where: str | None, mentions=(), turn_id: str | None = None) -> Reply:
+        """The unsure tier (closest sections, "None of these" and DAPA in one card) or the hand-off tier (DAPA
+        only; ``mentions``, the tags / people a channel hand-off @mentions, go into the card)."""
         unsure = decision.kind is Kind.UNSURE and bool(decision.also_see)
         headline = UNSURE_HEADLINE if unsure else _ESCALATION_HEADLINES.get(decision.reason, _NOT_COVERED)
         body = [_text(headline, weight="Bolder")]
@@ -139,12 +162,18 @@ class Replies:
             body.append(_literal("You asked: ", shorten(decision.question, SHOWN_QUESTION_CHARS)))
         if unsure:
             body += self._link_list("Closest handbook sections", decision.also_see)
+            body += _none_of_these(turn_id, decision.question)
         ask = "If none of these answers it, email" if unsure else "Email"
         body.append(_text(f"{ask} the Data and Policy Analytics team at {self.dapa_email}: the button below "
                           "prefills your question.", spacing="Medium"))
+        mention_body, entities = _mention_block(() if unsure else mentions)
+        body += mention_body
         actions = [{"type": "Action.OpenUrl", "title": "Email DAPA", "url": self.mailto(decision.question, where)}]
         summary = self.plain_text(decision)
-        return Reply(summary, _card(body, actions, summary))
+        card = _card(body, actions, summary)
+        if entities:
+            card["msteams"] = {**card["msteams"], "entities": entities}
+        return Reply(summary, card)
 
     def plain_text(self, decision: Decision) -> str:
         """A handbook decision as plain text (notifications, clients without cards, the command line)."""
@@ -230,6 +259,4 @@ class Replies:
         return [_text(title, weight="Bolder", spacing="Medium"), _text(lines, spacing="Small")]
 
     def _safe_url(self, url: str) -> str:
-        if not url.startswith(("https://", "http://")):
-            return self.handbook_url
-        return url.replace(" ", "%20").replace(")", "%29").replace("(", "%28")
+        return safe_link(url, self.handbook_url)

@@ -54,6 +54,9 @@ class Settings:
     max_sends_outstanding: int = 1000  # CONNECTOR_MAX_OUTSTANDING: queued + in flight; more is shed (logged)
     openid_timeout_seconds: float = 5.0   # OPENID_TIMEOUT_SECONDS: longest a request waits for signing keys
     typing_delay_seconds: float = 0.4  # TYPING_DELAY_SECONDS: show "typing" when an answer takes longer
+    handoff_mentions: tuple = ()       # HANDOFF_MENTIONS: who a channel hand-off @mentions (bot/teams/handoff.py)
+    triage_conversation_id: str = ""   # TRIAGE_CONVERSATION_ID: DAPA's conversation for hand-off cards; empty = none
+    triage_service_url: str = ""       # TRIAGE_SERVICE_URL: its Bot Connector URL (default: the asker's service URL)
     sdk: dict = field(default_factory=dict)   # TO_BOT_FROM_* and other SDK configuration passthrough
 
     @property
@@ -131,5 +134,35 @@ class Settings:
             header_timeout_seconds=num("HEADER_TIMEOUT_SECONDS", 15.0),
             typing_delay_seconds=num("TYPING_DELAY_SECONDS", 0.4),
             openid_timeout_seconds=num("OPENID_TIMEOUT_SECONDS", 5.0),
+            handoff_mentions=parse_mentions(env.get("HANDOFF_MENTIONS", "")),
+            triage_conversation_id=env.get("TRIAGE_CONVERSATION_ID", "").strip(),
+            triage_service_url=env.get("TRIAGE_SERVICE_URL", "").strip(),
             sdk={k: env[k] for k in _SDK_PASSTHROUGH if env.get(k)},
         )
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone a channel hand-off @mentions: a Teams tag (``kind`` "tag") or a person ("user")."""
+
+    kind: str    # "tag" | "user"
+    id: str      # tag id (Microsoft Graph teamworkTag id) or the user's Entra object id / Teams id
+    name: str    # shown as @name
+
+
+def parse_mentions(value: str) -> tuple[Mention, ...]:
+    """``HANDOFF_MENTIONS``: ``;``-separated ``tag:<id>=<name>`` or ``user:<id>=<name>`` entries.
+
+    Raises ``ValueError`` naming the entry that does not fit, so a typo stops the bot at start-up
+    instead of silently mentioning nobody."""
+    out = []
+    for entry in (e.strip() for e in value.split(";")):
+        if not entry:
+            continue
+        kind, _, rest = entry.partition(":")
+        ident, _, name = rest.partition("=")
+        kind, ident, name = kind.strip().lower(), ident.strip(), name.strip()
+        if kind not in ("tag", "user") or not ident or not name or "<" in name or ">" in name:
+            raise ValueError(f"HANDOFF_MENTIONS entry {entry!r} is not tag:<id>=<name> or user:<id>=<name>")
+        out.append(Mention(kind, ident, name))
+    return tuple(out)

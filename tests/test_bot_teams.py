@@ -6,7 +6,9 @@ Index: the bundled knowledge/ (no ../shared needed). Feedback: a real SQLite fil
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from contextlib import closing
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,6 +32,7 @@ from bot.decision.decide import decide
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
+from conftest import wait_for
 
 SITE = "https://ctopendata.github.io/open-data-handbook"
 
@@ -67,8 +70,8 @@ async def test_channel_mention_gets_threaded_answer_card_with_deep_link(bot, con
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     [open_url, *_] = actions_of(card, "Action.OpenUrl")
     assert (open_url["title"], open_url["url"]) == ("Open in handbook", f"{SITE}/#open-data-roles")
-    votes = actions_of(card, "Action.Submit")
-    assert [v["data"]["vote"] for v in votes] == ["up", "down"]
+    assert reply.activity["channelData"] == {"feedbackLoop": {"type": "default"}}   # Teams' own 👍 / 👎
+    assert not [a for a in actions_of(card, "Action.Submit") if a["data"].get("action") == "vote"]
     assert "Open data roles" in all_text(card) and "steward" in all_text(card).lower()
     assert f"{SITE}/#open-data-roles" in reply.activity["summary"]
 
@@ -183,11 +186,26 @@ async def test_talk_to_a_person_hands_off_directly(bot, connector):
     assert any(a["url"].startswith("mailto:dapa@ct.gov?") for a in actions_of(card, "Action.OpenUrl"))
 
 
-async def test_votes_are_stored_and_survive_restart(aiohttp_client, connector, settings, bundled_index):
+def last_turn(db_path) -> str:
+    """Id of the newest stored turn (the recorder writes off the reply path: wait for it)."""
+    def newest():
+        with closing(sqlite3.connect(db_path)) as db:
+            row = db.execute("SELECT id FROM handbook_turns ORDER BY asked_at DESC LIMIT 1").fetchone()
+        return row and row[0]
+    return wait_for(newest, 10, "the turn to be stored")
+
+
+def legacy_vote(turn_id: str, vote: str, question: str) -> dict:
+    """The data of the 👍 / 👎 Action.Submit buttons on answers posted before the built-in feedback loop."""
+    return {"data": {"action": "vote", "vote": vote, "turn": turn_id, "q": question}}
+
+
+async def test_old_card_votes_are_stored_and_survive_restart(aiohttp_client, connector, settings, bundled_index):
     first = await start(aiohttp_client, settings, bundled_index)
     await first.post("/api/messages", json=personal_message(connector.url, "who is the data steward?"))
     [answer] = connector.messages
-    down = next(a for a in actions_of(card_of(answer), "Action.Submit") if a["data"]["vote"] == "down")
+    turn_id = last_turn(settings.feedback_db)
+    down = legacy_vote(turn_id, "down", "who is the data steward?")
     response = await first.post("/api/messages", json=submit_action(connector.url, down["data"]))
     assert response.status == 200
     offer = card_of(connector.messages[-1])

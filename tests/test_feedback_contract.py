@@ -279,3 +279,51 @@ def test_postgres_reconnects_after_connection_loss(spec):
         assert {r.question for r in store.report()} == {"before the outage", "after the outage"}
     finally:
         store.close()
+
+
+# ---- Teams-native feedback: the sent message <-> turn mapping, early votes, reasons, hand-off resolution
+def test_feedback_on_a_sent_message_is_stored_with_its_text(store):
+    tid = store.record_turn(turn("How do I retire a dataset?", "answer", top_url="https://x/#retire"))
+    store.record_message("msg-1", "conv-1", tid)
+    found = store.record_feedback("msg-1", "conv-1", "down", "u9", "about maps, not tables")
+    assert found == {"turn_id": tid, "question": "How do I retire a dataset?"}
+    stored = store.turn(tid)
+    assert stored["votes"] == {"u9": "down"} and stored["reasons"] == {"u9": "about maps, not tables"}
+    [row] = store.report()
+    assert row.down_votes == 1 and row.reasons == ("about maps, not tables",)
+    assert store.record_feedback("msg-1", "conv-1", "up", "u9", None) is not None   # the voter changed their mind
+    assert store.turn(tid)["votes"] == {"u9": "up"} and store.turn(tid)["reasons"] == {}
+
+
+def test_a_vote_before_the_message_id_is_stored_is_not_lost(store):
+    tid = store.record_turn(turn("What metadata do I need?", "answer"))
+    assert store.record_feedback("msg-early", "conv-1", "down", "u1", "too long") is None
+    assert store.turn(tid)["votes"] == {}
+    store.record_message("msg-early", "conv-1", tid)
+    assert store.turn(tid)["votes"] == {"u1": "down"} and store.turn(tid)["reasons"] == {"u1": "too long"}
+    store.record_message("msg-early", "conv-1", tid)   # a repeated mapping changes nothing
+    assert store.turn(tid)["votes"] == {"u1": "down"}
+
+
+def test_feedback_without_message_id_goes_to_the_conversations_latest_answer(store):
+    first = store.record_turn(turn("first?", "answer"))
+    store.record_message("m1", "conv-a", first)
+    time.sleep(0.01)
+    second = store.record_turn(turn("second?", "answer"))
+    store.record_message("m2", "conv-a", second)
+    other = store.record_turn(turn("elsewhere?", "answer"))
+    store.record_message("m3", "conv-b", other)
+    assert store.record_feedback(None, "conv-a", "up", "u1")["turn_id"] == second
+    assert store.record_feedback(None, "conv-unknown", "up", "u1") is None
+
+
+def test_hand_off_resolution_records_who_and_when_once(store):
+    tid = store.record_turn(turn("Can I talk to a person?", "handoff"))
+    store.record_handoff("h-1", tid, "asked for a person")
+    at, first = store.resolve_handoff("h-1", "resolver-hash")
+    assert first is True and datetime.fromisoformat(at).utcoffset().total_seconds() == 0
+    again, first_again = store.resolve_handoff("h-1", "someone-else")
+    assert (again, first_again) == (at, False)
+    stored = store.handoff("h-1")
+    assert (stored["turn_id"], stored["reason"], stored["resolved_by"]) == (tid, "asked for a person", "resolver-hash")
+    assert store.resolve_handoff("h-unknown", "r")[1] is True   # a card whose record was lost still resolves

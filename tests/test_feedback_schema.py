@@ -9,9 +9,9 @@ from contextlib import closing
 import pytest
 from test_feedback_contract import open_backend, spec, turn  # noqa: F401 - spec is a fixture
 
-from bot.feedback.store import TURN_COLUMNS, TURNS, VOTE_COLUMNS, VOTES_TABLE
+from bot.feedback.store import TABLES
 
-VOCABULARY = {TURNS: sorted(TURN_COLUMNS), VOTES_TABLE: sorted(VOTE_COLUMNS)}
+VOCABULARY = {table: sorted(columns) for table, columns in TABLES.items()}
 TURN_ID, VOTED_ID = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
 URL = "https://ctopendata.github.io/open-data-handbook/#introduction"
 

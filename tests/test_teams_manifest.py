@@ -78,7 +78,18 @@ def test_manifest_content(manifest):
     assert sorted(listed) == sorted(bot["scopes"]), "one command list per scope"
     for command_list in bot["commandLists"]:
         titles = [c["title"].lower() for c in command_list["commands"]]
-        assert "help" in titles and len(titles) >= 3
+        if command_list["scopes"] == ["personal"]:   # prompt starters: questions to start with (no welcome card)
+            assert len(titles) >= 3 and all(t.endswith("?") for t in titles[:3])
+        else:                                        # the command menu of a team / group chat
+            assert "help" in titles and len(titles) >= 3
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID
+    [search] = extension["commands"]
+    assert search["type"] == "query" and set(search["context"]) == {"compose", "commandBox"}
+    assert [p["name"] for p in search["parameters"]] == ["searchQuery"] and search["initialRun"] is True
+    [links] = extension["messageHandlers"]
+    assert links == {"type": "link", "value": {"domains": ["ctopendata.github.io"]}}
+    assert manifest["version"] == package.project_version() and manifest["version"] != "0.1.0"
     assert "ctopendata.github.io" in manifest["validDomains"]
     assert manifest["description"]["short"] and "dapa@ct.gov" in manifest["description"]["full"]
     for key in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
@@ -94,6 +105,9 @@ def test_manifest_content(manifest):
     (lambda m: m.pop("icons"), "icons"),
     (lambda m: m.__setitem__("unexpectedField", True), "unexpectedField"),
     (lambda m: m["bots"][0]["commandLists"][0]["commands"][0].pop("description"), "description"),
+    (lambda m: m["composeExtensions"][0]["messageHandlers"][0].__setitem__("type", "file"), "file"),
+    (lambda m: m["composeExtensions"][0]["commands"][0].__setitem__("context", ["compose", "chat"]), "chat"),
+    (lambda m: m["composeExtensions"].append(dict(m["composeExtensions"][0])), "too long"),
 ])
 def test_broken_manifest_is_rejected(manifest, schema_path, breakage, expected):
     broken = copy.deepcopy(manifest)

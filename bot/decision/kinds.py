@@ -64,6 +64,7 @@ class Reason(_Named):
     ACTION_REQUEST = "action request"
     ASKED_FOR_PERSON = "asked for a person"
     VOTED_DOWN = "voted down"
+    NONE_OF_THESE = "none of these"   # "None of these" under the sections shown
     GREETING = "greeting"
     THANKS = "thanks"
     HELP = "help"

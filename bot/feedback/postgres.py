@@ -4,8 +4,8 @@ Selected when ``DATABASE_URL`` is set (``postgresql://user:password@host:5432/db
 Same contract and schema vocabulary as the SQLite store (``bot/feedback/store.py``): questions,
 decisions, top section, votes, timestamps and a salted user hash; ``report()`` lists escalated or
 down-voted questions, most frequent first. Tables are created on first use, and a database written by
-an earlier version (``created_at`` columns) migrated, under an advisory lock, so workers starting
-together do not race. One connection per store, in autocommit; calls from several threads are
+an earlier version (``created_at`` columns, no ``handbook_votes.reason``) migrated, under an advisory
+lock, so workers starting together do not race. One connection per store, in autocommit; calls from several threads are
 serialised by a lock; a dropped connection is reopened once and the call retried.
 """
 
@@ -17,7 +17,17 @@ from datetime import timezone
 
 import psycopg
 
-from bot.feedback.store import ESCALATED_DECISIONS, TURN_COLUMNS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import (
+    ESCALATED_DECISIONS,
+    HANDOFF_COLUMNS,
+    REPORT_REASONS,
+    TURN_COLUMNS,
+    VOTES,
+    ReportRow,
+    TurnRecord,
+    cut_reason,
+    normalise_question,
+)
 
 SCHEMA_LOCK_KEY = 0x68616E64  # pg_advisory_xact_lock key: "hand"
 
@@ -56,7 +66,35 @@ CREATE TABLE IF NOT EXISTS handbook_votes (
     voted_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (turn_id, voter)
 );
+ALTER TABLE handbook_votes ADD COLUMN IF NOT EXISTS reason text;
+CREATE TABLE IF NOT EXISTS handbook_sent_messages (
+    message_key      text PRIMARY KEY,
+    conversation_key text NOT NULL,
+    turn_id          text NOT NULL REFERENCES handbook_turns (id) ON DELETE CASCADE,
+    sent_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS handbook_sent_messages_conversation ON handbook_sent_messages (conversation_key, sent_at);
+CREATE TABLE IF NOT EXISTS handbook_pending_votes (
+    message_key text NOT NULL,
+    voter       text NOT NULL,
+    vote        text NOT NULL CHECK (vote IN ('up', 'down')),
+    reason      text,
+    voted_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (message_key, voter)
+);
+CREATE TABLE IF NOT EXISTS handbook_handoffs (
+    id          text PRIMARY KEY,
+    turn_id     text REFERENCES handbook_turns (id) ON DELETE SET NULL,
+    reason      text NOT NULL,
+    handed_at   timestamptz NOT NULL DEFAULT now(),
+    resolved_by text,
+    resolved_at timestamptz
+);
 """
+UPSERT_VOTE = ("INSERT INTO handbook_votes (turn_id, voter, vote, reason)"
+               " SELECT id, %s, %s, %s FROM handbook_turns WHERE id = %s"
+               " ON CONFLICT (turn_id, voter) DO UPDATE SET vote = EXCLUDED.vote, reason = EXCLUDED.reason,"
+               " voted_at = now()")
 
 INSERT_TURN = ("INSERT INTO handbook_turns (id, question, question_norm, decision, top_url, user_hash,"
                " conversation_type) VALUES (%s, %s, %s, %s, %s, %s, %s)")
@@ -127,22 +165,90 @@ class PostgresFeedbackStore:
 
         self._run(write)
 
-    def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+    def record_vote(self, turn_id: str, vote: str, user_hash: str | None, reason: str | None = None) -> bool:
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
-        cur = self._run(lambda c: c.execute(
-            "INSERT INTO handbook_votes (turn_id, voter, vote)"
-            " SELECT id, %s, %s FROM handbook_turns WHERE id = %s"
-            " ON CONFLICT (turn_id, voter) DO UPDATE SET vote = EXCLUDED.vote, voted_at = now()",
-            (user_hash or "", vote, turn_id)))
+        cur = self._run(lambda c: c.execute(UPSERT_VOTE, (user_hash or "", vote, cut_reason(reason), turn_id)))
         return cur.rowcount == 1
 
+    def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        def write(c):
+            with c.transaction():
+                c.execute("INSERT INTO handbook_sent_messages (message_key, conversation_key, turn_id)"
+                          " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (message_key, conversation_key, turn_id))
+                pending = c.execute("DELETE FROM handbook_pending_votes WHERE message_key = %s"
+                                    " RETURNING voter, vote, reason", (message_key,)).fetchall()
+                for voter, vote, reason in pending:
+                    c.execute(UPSERT_VOTE, (voter, vote, reason, turn_id))
+        self._run(write)
+
+    def record_feedback(self, message_key: str | None, conversation_key: str, vote: str, user_hash: str | None,
+                        reason: str | None = None) -> dict | None:
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
+        select = ("SELECT m.turn_id, t.question FROM handbook_sent_messages m JOIN handbook_turns t"
+                  " ON t.id = m.turn_id ")
+
+        def write(c):
+            with c.transaction():
+                if message_key:
+                    row = c.execute(select + "WHERE m.message_key = %s", (message_key,)).fetchone()
+                else:
+                    row = c.execute(select + "WHERE m.conversation_key = %s ORDER BY m.sent_at DESC LIMIT 1",
+                                    (conversation_key,)).fetchone()
+                if row is not None:
+                    c.execute(UPSERT_VOTE, (user_hash or "", vote, cut_reason(reason), row[0]))
+                    return {"turn_id": row[0], "question": row[1]}
+                if message_key:
+                    c.execute("INSERT INTO handbook_pending_votes (message_key, voter, vote, reason)"
+                              " VALUES (%s, %s, %s, %s) ON CONFLICT (message_key, voter) DO UPDATE SET"
+                              " vote = EXCLUDED.vote, reason = EXCLUDED.reason, voted_at = now()",
+                              (message_key, user_hash or "", vote, cut_reason(reason)))
+                return None
+        return self._run(write)
+
+    def record_handoff(self, handoff_id: str, turn_id: str | None, reason: str) -> None:
+        self._run(lambda c: c.execute(
+            "INSERT INTO handbook_handoffs (id, turn_id, reason)"
+            " VALUES (%s, (SELECT id FROM handbook_turns WHERE id = %s), %s) ON CONFLICT DO NOTHING",
+            (handoff_id, turn_id, reason)))
+
+    def resolve_handoff(self, handoff_id: str, resolver_hash: str | None) -> tuple[str, bool]:
+        def write(c):
+            with c.transaction():
+                c.execute("INSERT INTO handbook_handoffs (id, reason) VALUES (%s, '') ON CONFLICT DO NOTHING",
+                          (handoff_id,))
+                row = c.execute("UPDATE handbook_handoffs SET resolved_by = %s, resolved_at = now() WHERE id = %s"
+                                " AND resolved_at IS NULL RETURNING resolved_at",
+                                (resolver_hash or "", handoff_id)).fetchone()
+                if row is not None:
+                    return _iso(row[0]), True
+                (at,) = c.execute("SELECT resolved_at FROM handbook_handoffs WHERE id = %s", (handoff_id,)).fetchone()
+                return _iso(at), False
+        return self._run(write)
+
+    def handoff(self, handoff_id: str) -> dict | None:
+        row = self._run(lambda c: c.execute(
+            f"SELECT {', '.join(HANDOFF_COLUMNS)} FROM handbook_handoffs WHERE id = %s", (handoff_id,)).fetchone())
+        if row is None:
+            return None
+        out = dict(zip(HANDOFF_COLUMNS, row))
+        return {k: _iso(v) if k.endswith("_at") and v is not None else v for k, v in out.items()}
+
     def report(self, limit: int = 50) -> list[ReportRow]:
-        rows = self._run(lambda c: c.execute(
-            REPORT, {"escalated": list(ESCALATED_DECISIONS), "limit": limit}).fetchall())
+        def read(c):
+            rows = c.execute(REPORT, {"escalated": list(ESCALATED_DECISIONS), "limit": limit}).fetchall()
+            reasons: dict[str, list[str]] = {}
+            for norm, reason in c.execute(
+                    "SELECT t.question_norm, v.reason FROM handbook_votes v JOIN handbook_turns t ON t.id = v.turn_id"
+                    " WHERE v.reason IS NOT NULL AND t.question_norm = ANY(%s) ORDER BY v.voted_at DESC",
+                    ([r[0] for r in rows],)).fetchall():
+                reasons.setdefault(norm, []).append(reason)
+            return rows, reasons
+        rows, reasons = self._run(read)
         return [ReportRow(question=q, count=int(n), escalated=int(esc), down_votes=int(down),
                           last_seen=last.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                          top_url=url)
+                          top_url=url, reasons=tuple(reasons.get(q, [])[:REPORT_REASONS]))
                 for q, n, esc, down, last, url in rows]
 
     def turn(self, turn_id: str) -> dict | None:
@@ -150,20 +256,25 @@ class PostgresFeedbackStore:
         def fetch(c):
             row = c.execute(f"SELECT {', '.join(TURN_COLUMNS)} FROM handbook_turns WHERE id = %s",
                             (turn_id,)).fetchone()
-            votes = c.execute("SELECT voter, vote FROM handbook_votes WHERE turn_id = %s", (turn_id,)).fetchall()
+            votes = c.execute("SELECT voter, vote, reason FROM handbook_votes WHERE turn_id = %s",
+                              (turn_id,)).fetchall()
             return row, votes
         row, votes = self._run(fetch)
         if row is None:
             return None
         out = dict(zip(TURN_COLUMNS, row))
         out["asked_at"] = out["asked_at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
-        return {**out, "votes": dict(votes)}
+        return {**out, "votes": {v: vote for v, vote, _ in votes}, "reasons": {v: r for v, _, r in votes if r}}
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _iso(value) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _row(record: TurnRecord) -> tuple:

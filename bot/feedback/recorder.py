@@ -2,9 +2,10 @@
 
 ``record_turn`` only queues the record (its id was made with the ``TurnRecord``), so the answer card is
 sent without waiting for the database; the thread writes whatever has queued up in one transaction
-(``FeedbackStore.record_turns``). A vote goes through the same queue, after the turns queued
-before it, so a vote on a turn this process just answered always finds it; the caller awaits the
-result. ``close()`` writes what is still queued before returning (the app calls it at shutdown).
+(``FeedbackStore.record_turns``). Every other store call (votes, the sent-message ids, hand-offs)
+goes through the same queue, after the turns queued before it, so a vote on a turn this process just
+answered always finds it: ``call`` awaits the result, ``submit`` does not. ``close()`` writes
+what is still queued before returning (the app calls it at shutdown).
 A failed write is logged and never reaches the user.
 """
 
@@ -32,11 +33,19 @@ class Recorder:
         self._put(record)
         return record.turn_id
 
-    async def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+    async def record_vote(self, turn_id: str, vote: str, user_hash: str | None, reason: str | None = None) -> bool:
+        return await self.call("record_vote", turn_id, vote, user_hash, reason)
+
+    async def call(self, method: str, *args):
+        """``store.<method>(*args)`` on the writer thread, after everything queued before it; its result."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._put((turn_id, vote, user_hash, loop, future))
+        self._put((method, args, loop, future))
         return await future
+
+    def submit(self, method: str, *args) -> None:
+        """Queue ``store.<method>(*args)`` without waiting (a failure is logged)."""
+        self._put((method, args, None, None))
 
     def close(self) -> None:
         """Write everything queued, then stop the thread."""
@@ -68,7 +77,7 @@ class Recorder:
                 turns = []
                 if item is _STOP:
                     return
-                self._vote(*item)
+                self._call(*item)
             self._write_turns(turns)
 
     def _write_turns(self, turns: list[TurnRecord]) -> None:
@@ -79,11 +88,15 @@ class Recorder:
         except Exception as exc:   # feedback must never cost the answer
             log.error("feedback store: could not record %d turn(s) (%s)", len(turns), type(exc).__name__)
 
-    def _vote(self, turn_id, vote, user_hash, loop, future) -> None:
+    def _call(self, method, args, loop, future) -> None:
         try:
-            result, error = self.store.record_vote(turn_id, vote, user_hash), None
+            result, error = getattr(self.store, method)(*args), None
         except Exception as exc:
             result, error = None, exc
+        if future is None:
+            if error is not None:
+                log.error("feedback store: %s failed (%s)", method, type(error).__name__)
+            return
         try:
             loop.call_soon_threadsafe(_settle, future, result, error)
         except RuntimeError:   # the caller's loop is gone (shutdown): nobody waits for the answer

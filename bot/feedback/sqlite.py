@@ -5,7 +5,8 @@ One file (path configurable), WAL journal, a busy timeout, and one connection pe
 file; it survives restarts. Writes use ``BEGIN IMMEDIATE`` so concurrent writers queue instead of
 failing; ``record_turns`` writes a batch in one transaction (bot/feedback/recorder.py uses it).
 The schema uses the vocabulary of ``bot/feedback/store.py``; a file written by an earlier version
-(tables ``turns``/``votes``, column ``norm_question``) is migrated in place when opened.
+(tables ``turns``/``votes``, column ``norm_question``; no ``handbook_votes.reason``) is migrated in place
+when opened.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.feedback.store import ESCALATED_DECISIONS, TURN_COLUMNS, VOTES, ReportRow, TurnRecord, normalise_question
+from bot.feedback.store import (
+    ESCALATED_DECISIONS,
+    HANDOFF_COLUMNS,
+    REPORT_REASONS,
+    TURN_COLUMNS,
+    VOTES,
+    ReportRow,
+    TurnRecord,
+    cut_reason,
+    normalise_question,
+)
 
 _SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS handbook_turns (
@@ -35,8 +46,34 @@ CREATE TABLE IF NOT EXISTS handbook_votes (
     voter     TEXT NOT NULL,            -- user hash, or '' when unknown
     vote      TEXT NOT NULL CHECK (vote IN ('up', 'down')),
     voted_at  TEXT NOT NULL,
+    reason    TEXT,                     -- the feedback form's text, as typed (like the question)
     PRIMARY KEY (turn_id, voter)
+)""", """
+CREATE TABLE IF NOT EXISTS handbook_sent_messages (
+    message_key      TEXT PRIMARY KEY,  -- salted hash of conversation + Teams message id
+    conversation_key TEXT NOT NULL,     -- salted hash of the conversation id
+    turn_id          TEXT NOT NULL REFERENCES handbook_turns (id),
+    sent_at          TEXT NOT NULL
+)""", "CREATE INDEX IF NOT EXISTS handbook_sent_messages_conversation ON handbook_sent_messages "
+      "(conversation_key, sent_at)", """
+CREATE TABLE IF NOT EXISTS handbook_pending_votes (
+    message_key TEXT NOT NULL,
+    voter       TEXT NOT NULL,
+    vote        TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+    reason      TEXT,
+    voted_at    TEXT NOT NULL,
+    PRIMARY KEY (message_key, voter)
+)""", """
+CREATE TABLE IF NOT EXISTS handbook_handoffs (
+    id          TEXT PRIMARY KEY,
+    turn_id     TEXT REFERENCES handbook_turns (id),
+    reason      TEXT NOT NULL,
+    handed_at   TEXT NOT NULL,
+    resolved_by TEXT,                   -- salted hash of who pressed "Mark resolved"
+    resolved_at TEXT
 )""")
+# Columns added since a table was created: (table, column, statement), applied when the column is missing.
+_ADDED_COLUMNS = (("handbook_votes", "reason", "ALTER TABLE handbook_votes ADD COLUMN reason TEXT"),)
 # Files written before the one vocabulary: tables turns/votes, column norm_question (index turns_norm).
 _MIGRATION = ("ALTER TABLE turns RENAME TO handbook_turns",
               "ALTER TABLE handbook_turns RENAME COLUMN norm_question TO question_norm",
@@ -63,6 +100,13 @@ _INSERT_TURN = (f"INSERT INTO handbook_turns ({', '.join(TURN_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in TURN_COLUMNS)})")
 
 
+def _upsert_vote(db: sqlite3.Connection, turn_id: str, voter: str, vote: str, reason: str | None, at: str):
+    return db.execute(
+        "INSERT INTO handbook_votes (turn_id, voter, vote, voted_at, reason) SELECT id, ?, ?, ?, ? FROM handbook_turns"
+        " WHERE id = ? ON CONFLICT (turn_id, voter) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at,"
+        " reason = excluded.reason", (voter, vote, at, cut_reason(reason), turn_id))
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -87,6 +131,9 @@ class SQLiteFeedbackStore:
                         db.execute(statement)
                 for statement in _SCHEMA:
                     db.execute(statement)
+                for table, column, statement in _ADDED_COLUMNS:
+                    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                        db.execute(statement)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -143,19 +190,84 @@ class SQLiteFeedbackStore:
         if rows:
             self._write(lambda db: db.executemany(_INSERT_TURN, rows))
 
-    def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
+    def record_vote(self, turn_id: str, vote: str, user_hash: str | None, reason: str | None = None) -> bool:
         if vote not in VOTES:
             raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
-        count = self._write(lambda db: db.execute(
-            "INSERT INTO handbook_votes (turn_id, voter, vote, voted_at) SELECT id, ?, ?, ? FROM handbook_turns "
-            "WHERE id = ? "
-            "ON CONFLICT (turn_id, voter) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-            (user_hash or "", vote, _now(), str(turn_id))))
+        count = self._write(lambda db: _upsert_vote(db, str(turn_id), user_hash or "", vote, reason, _now()))
         return count > 0
 
+    def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        def write(db):
+            db.execute("INSERT OR IGNORE INTO handbook_sent_messages (message_key, conversation_key, turn_id, sent_at)"
+                       " VALUES (?, ?, ?, ?)", (message_key, conversation_key, turn_id, _now()))
+            pending = db.execute("SELECT voter, vote, reason, voted_at FROM handbook_pending_votes"
+                                 " WHERE message_key = ?", (message_key,)).fetchall()
+            for voter, vote, reason, at in pending:
+                _upsert_vote(db, turn_id, voter, vote, reason, at)
+            return db.execute("DELETE FROM handbook_pending_votes WHERE message_key = ?", (message_key,))
+        self._write(write)
+
+    def record_feedback(self, message_key: str | None, conversation_key: str, vote: str, user_hash: str | None,
+                        reason: str | None = None) -> dict | None:
+        if vote not in VOTES:
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        found: dict = {}
+
+        def write(db):
+            select = ("SELECT m.turn_id, t.question FROM handbook_sent_messages m JOIN handbook_turns t"
+                      " ON t.id = m.turn_id ")
+            if message_key:
+                row = db.execute(select + "WHERE m.message_key = ?", (message_key,)).fetchone()
+            else:
+                row = db.execute(select + "WHERE m.conversation_key = ? ORDER BY m.sent_at DESC LIMIT 1",
+                                 (conversation_key,)).fetchone()
+            if row is not None:
+                found.update(turn_id=row[0], question=row[1])
+                return _upsert_vote(db, row[0], user_hash or "", vote, reason, _now())
+            if not message_key:
+                return db.execute("SELECT 0")
+            return db.execute(
+                "INSERT INTO handbook_pending_votes (message_key, voter, vote, reason, voted_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (message_key, voter) DO UPDATE SET vote = excluded.vote, reason = excluded.reason,"
+                " voted_at = excluded.voted_at", (message_key, user_hash or "", vote, cut_reason(reason), _now()))
+        self._write(write)
+        return found or None
+
+    def record_handoff(self, handoff_id: str, turn_id: str | None, reason: str) -> None:
+        self._write(lambda db: db.execute(
+            "INSERT OR IGNORE INTO handbook_handoffs (id, turn_id, reason, handed_at)"
+            " SELECT ?, (SELECT id FROM handbook_turns WHERE id = ?), ?, ?", (handoff_id, turn_id, reason, _now())))
+
+    def resolve_handoff(self, handoff_id: str, resolver_hash: str | None) -> tuple[str, bool]:
+        out: list = []
+
+        def write(db):
+            now = _now()
+            db.execute("INSERT OR IGNORE INTO handbook_handoffs (id, turn_id, reason, handed_at)"
+                       " VALUES (?, NULL, '', ?)", (handoff_id, now))
+            cur = db.execute("UPDATE handbook_handoffs SET resolved_by = ?, resolved_at = ? WHERE id = ?"
+                             " AND resolved_at IS NULL", (resolver_hash or "", now, handoff_id))
+            first = cur.rowcount == 1
+            at = now if first else db.execute("SELECT resolved_at FROM handbook_handoffs WHERE id = ?",
+                                              (handoff_id,)).fetchone()[0]
+            out.append((at, first))
+            return cur
+        self._write(write)
+        return out[0]
+
     def report(self, limit: int = 50) -> list[ReportRow]:
-        rows = self._db().execute(_REPORT, (int(limit),)).fetchall()
-        return [ReportRow(q, n, int(esc or 0), int(down or 0), last, top) for q, n, esc, down, last, top in rows]
+        db = self._db()
+        rows = db.execute(_REPORT, (int(limit),)).fetchall()
+        reasons: dict[str, list[str]] = {}
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            for norm, reason in db.execute(
+                    "SELECT t.question_norm, v.reason FROM handbook_votes v JOIN handbook_turns t ON t.id = v.turn_id"
+                    f" WHERE v.reason IS NOT NULL AND t.question_norm IN ({marks}) ORDER BY v.voted_at DESC",
+                    [r[0] for r in rows]):
+                reasons.setdefault(norm, []).append(reason)
+        return [ReportRow(q, n, int(esc or 0), int(down or 0), last, top, tuple(reasons.get(q, [])[:REPORT_REASONS]))
+                for q, n, esc, down, last, top in rows]
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""
@@ -163,8 +275,14 @@ class SQLiteFeedbackStore:
         row = db.execute(f"SELECT {', '.join(TURN_COLUMNS)} FROM handbook_turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             return None
-        votes = db.execute("SELECT voter, vote FROM handbook_votes WHERE turn_id = ?", (turn_id,)).fetchall()
-        return {**dict(zip(TURN_COLUMNS, row)), "votes": dict(votes)}
+        votes = db.execute("SELECT voter, vote, reason FROM handbook_votes WHERE turn_id = ?", (turn_id,)).fetchall()
+        return {**dict(zip(TURN_COLUMNS, row)), "votes": {v: vote for v, vote, _ in votes},
+                "reasons": {v: r for v, _, r in votes if r}}
+
+    def handoff(self, handoff_id: str) -> dict | None:
+        row = self._db().execute(f"SELECT {', '.join(HANDOFF_COLUMNS)} FROM handbook_handoffs WHERE id = ?",
+                                 (handoff_id,)).fetchone()
+        return dict(zip(HANDOFF_COLUMNS, row)) if row else None
 
     def close(self) -> None:
         """Close every thread's connection (a later call opens a new one)."""

@@ -40,6 +40,7 @@ class ReportRow:
     down_votes: int
     last_seen: str             # ISO 8601 UTC
     top_url: str | None
+    reasons: tuple[str, ...] = ()   # what voters wrote in Teams' feedback form, newest first (at most 3)
 
 
 class FeedbackStore(Protocol):
@@ -49,16 +50,34 @@ class FeedbackStore(Protocol):
     def record_turns(self, records: Sequence[TurnRecord]) -> None:
         """Store several turns in one transaction (all or none); the recorder writes its batches so."""
 
-    def record_vote(self, turn_id: str, vote: str, user_hash: str | None) -> bool:
-        """Store "up" or "down" for a turn; False when the turn id is unknown. A user's later vote on the
-        same turn replaces the earlier one."""
+    def record_vote(self, turn_id: str, vote: str, user_hash: str | None, reason: str | None = None) -> bool:
+        """Store "up" or "down" (and the voter's text) for a turn; False when the turn id is unknown. A user's
+        later vote on the same turn replaces the earlier one."""
+
+    def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        """The Teams message (hashed key) that showed the answer of ``turn_id``; votes that arrived before
+        it (``record_feedback`` returned None) are attached now."""
+
+    def record_feedback(self, message_key: str | None, conversation_key: str, vote: str, user_hash: str | None,
+                        reason: str | None = None) -> dict | None:
+        """A vote on a Teams message -> {"turn_id", "question"}, or None while the message is unknown (the
+        vote is kept until ``record_message``). Without ``message_key``: the conversation's latest answer."""
+
+    def record_handoff(self, handoff_id: str, turn_id: str | None, reason: str) -> None:
+        """A question handed to DAPA (turn_id None when its turn is unknown)."""
+
+    def resolve_handoff(self, handoff_id: str, resolver_hash: str | None) -> tuple[str, bool]:
+        """"Mark resolved" -> (resolved_at ISO 8601 UTC, whether this call resolved it): the first one counts."""
 
     def report(self, limit: int = 50) -> list[ReportRow]:
         """Escalated or down-voted questions, most frequent first."""
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn (``TURN_COLUMNS`` keys, ``asked_at`` as ISO 8601 UTC) with ``votes``
-        {voter: vote}, or None: for tests and support."""
+        {voter: vote} and ``reasons`` {voter: text}, or None: for tests and support."""
+
+    def handoff(self, handoff_id: str) -> dict | None:
+        """One hand-off (``HANDOFF_COLUMNS`` keys, times as ISO 8601 UTC), or None: for tests and support."""
 
     def close(self) -> None: ...
 
@@ -71,7 +90,17 @@ VOTES = ("up", "down")
 TURNS, VOTES_TABLE = "handbook_turns", "handbook_votes"
 TURN_COLUMNS = ("id", "asked_at", "question", "question_norm", "decision", "top_url", "user_hash",
                 "conversation_type")
-VOTE_COLUMNS = ("turn_id", "voter", "vote", "voted_at")
+VOTE_COLUMNS = ("turn_id", "voter", "vote", "voted_at", "reason")   # reason: the feedback form's text
+# Teams' feedback arrives for the message an answer became: its hashed key -> the turn; a vote whose
+# message is not mapped yet (the send is still in flight) waits in the pending table.
+SENT, SENT_COLUMNS = "handbook_sent_messages", ("message_key", "conversation_key", "turn_id", "sent_at")
+PENDING, PENDING_COLUMNS = "handbook_pending_votes", ("message_key", "voter", "vote", "reason", "voted_at")
+HANDOFFS = "handbook_handoffs"
+HANDOFF_COLUMNS = ("id", "turn_id", "reason", "handed_at", "resolved_by", "resolved_at")   # resolved_by: user hash
+TABLES = {TURNS: TURN_COLUMNS, VOTES_TABLE: VOTE_COLUMNS, SENT: SENT_COLUMNS, PENDING: PENDING_COLUMNS,
+          HANDOFFS: HANDOFF_COLUMNS}
+MAX_REASON_CHARS = 1000    # a feedback form's text is cut to this
+REPORT_REASONS = 3         # reasons per report row
 
 
 def normalise_question(text: str) -> str:
@@ -84,3 +113,12 @@ def hash_user(user_id: str | None, salt: str) -> str | None:
     if not user_id:
         return None
     return hashlib.sha256(f"{salt}\n{user_id}".encode()).hexdigest()[:32]
+
+
+def hash_key(value: str | None, salt: str) -> str | None:
+    """Salted hash of a conversation / message id (stored instead of the id; never equal to a user hash)."""
+    return hash_user(value, salt + "\nid")
+
+
+def cut_reason(reason: str | None) -> str | None:
+    return reason[:MAX_REASON_CHARS] if reason else None

@@ -6,9 +6,15 @@
   is only a mention gets the help card; the bot's own messages are ignored;
 - a typing indicator is sent when the answer is not ready after ``settings.typing_delay_seconds``
   (bot/teams/pacing.py); greetings / thanks / help need no search;
-- welcome card when the bot is added to a team, chat or personal scope;
+- welcome card when the bot is added to a team or group chat; a personal chat shows the manifest's
+  prompt starters instead (Microsoft's guidance: prompt starters or a welcome message, not both);
+- answers carry Teams' built-in feedback (``channelData.feedbackLoop``); its ``message/submitAction``
+  invoke, the compose-box search and link unfurling are in bot/teams/invokes.py;
 - card actions arrive as ``Action.Submit`` messages (``value``) or ``adaptiveCard/action`` invokes:
-  👍 / 👎 votes (👎 also offers the DAPA hand-off) and example questions.
+  "None of these" (hand-off), example questions, "Mark resolved" on DAPA's triage card, and the 👍 / 👎
+  buttons of cards posted before the built-in feedback (👎 also offers the DAPA hand-off);
+- every hand-off @mentions the configured tag / people in a channel thread and is posted to DAPA's
+  triage conversation when one is configured (bot/teams/handoff.py).
 
 Logs carry no personal data: decision, conversation type, hashed user id, timings.
 """
@@ -18,18 +24,21 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
-from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, InvokeResponse
 
 from bot.decision.decide import Decision, clean_question
 from bot.decision.kinds import Kind, Reason
 from bot.feedback.recorder import Recorder
 from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
-from bot.replies import CARD_VERSION, Replies, Reply
+from bot.replies import CARD_VERSION, NONE_OF_THESE, Replies, Reply
+from bot.teams import handoff, invokes
 from bot.teams.pacing import Decider, Typing
+from bot.triage_cards import RESOLVE, Handoff, resolved_card
 
 log = logging.getLogger(__name__)
 LOADING = "I'm still loading the handbook. Please ask again in a minute."
@@ -81,7 +90,72 @@ class HandbookBot(TeamsActivityHandler):
                      decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
                      decision.best.section.url if decision.best else None, decision.truncated,
                      (time.perf_counter() - started) * 1000)
-        await self._send(turn_context, self.replies.reply_for(decision, turn_id, _where(turn_context.activity)))
+        where = _where(turn_context.activity)
+        mentions = handoff.mentions_for(turn_context.activity, self.settings)
+        answered = decision.best is not None
+        await self._send(turn_context, self.replies.reply_for(decision, turn_id, where, mentions),
+                         turn_id=turn_id if answered else None)
+        if decision.kind is Kind.HANDOFF:   # "unsure" offers DAPA; its "None of these" hands off
+            await self._handed_off(turn_context, decision, turn_id, where)
+
+    # ------------------------------------------------------------------ hand-off
+    async def _hand_off(self, turn_context: TurnContext, decision: Decision, turn_id: str | None) -> None:
+        """Send the hand-off card (with the configured @mentions in a channel), record the hand-off and post it
+        to DAPA's triage conversation."""
+        activity = turn_context.activity
+        where = _where(activity)
+        await self._send(turn_context, self.replies.reply_for(decision, where=where,
+                                                         mentions=handoff.mentions_for(activity, self.settings)))
+        await self._handed_off(turn_context, decision, turn_id, where)
+
+    async def _handed_off(self, turn_context: TurnContext, decision: Decision, turn_id: str | None,
+                          where: str | None) -> None:
+        """Record the hand-off and post it to DAPA's triage conversation (when one is configured)."""
+        activity = turn_context.activity
+        handoff_id, reason = uuid.uuid4().hex, str(decision.reason or decision.kind)
+        if self.recorder is not None:
+            self.recorder.submit("record_handoff", handoff_id, turn_id, reason)
+        closest = tuple((" › ".join(h.section.breadcrumb), h.section.url) for h in decision.also_see)
+        await handoff.post_to_triage(turn_context, self.settings, Handoff(
+            handoff_id, decision.question, reason, where or "Teams",
+            handoff.thread_link(activity), closest))
+
+    # ------------------------------------------------------------------ invokes
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        name = turn_context.activity.name
+        if name == invokes.FEEDBACK:
+            return await self._feedback(turn_context)
+        if name == invokes.QUERY:
+            return invokes.search_response(self.holder.index, turn_context.activity)
+        if name in invokes.QUERY_LINK:
+            return invokes.unfurl_response(self.holder.index, turn_context.activity)
+        return await super().on_invoke_activity(turn_context)
+
+    async def _feedback(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        if not isinstance(activity.value, dict) or activity.value.get("actionName") != "feedback":
+            return invokes.ok()   # another message action: nothing of ours
+        parsed = invokes.parse_feedback(activity)
+        if isinstance(parsed, str):
+            return invokes.bad(parsed)
+        vote, reason = parsed
+        user = self._user_hash(turn_context)
+        salt = self.settings.user_hash_salt
+        found = None
+        if self.recorder is not None:
+            try:
+                found = await self.recorder.call(
+                    "record_feedback", invokes.message_key(activity, activity.reply_to_id, salt),
+                    invokes.conversation_key(activity, salt), vote, user, reason)
+            except Exception as exc:
+                log.error("feedback store: could not record feedback (%s)", type(exc).__name__)
+        log.info("feedback: %s%s on %s user=%s", vote, " with text" if reason else "",
+                 "turn " + found["turn_id"][:12] if found else "a message not stored yet", user)
+        if vote == "down":
+            question = found["question"] if found else ""
+            await self._hand_off(turn_context, Decision(Kind.HANDOFF, question, reason=Reason.VOTED_DOWN),
+                                 found["turn_id"] if found else None)
+        return invokes.ok()
 
     # ------------------------------------------------------------------ card actions
     async def _card_action(self, turn_context: TurnContext, data: dict) -> str | None:
@@ -91,16 +165,25 @@ class HandbookBot(TeamsActivityHandler):
             await self.answer(turn_context, data["q"])
             return "ok"
         if action == "vote" and data.get("vote") in ("up", "down") and isinstance(data.get("turn"), str):
+            # the in-card buttons of answers posted before the built-in feedback loop
             user = self._user_hash(turn_context)
             known = await self._vote(data["turn"], data["vote"], user)
             log.info("vote: %s on turn %s (known=%s) user=%s", data["vote"], data["turn"][:12], known, user)
             if data["vote"] == "down":
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
                 decision = Decision(Kind.HANDOFF, clean_question(question)[0], reason=Reason.VOTED_DOWN)
-                await self._send(turn_context, self.replies.reply_for(decision, where=_where(turn_context.activity)))
+                await self._hand_off(turn_context, decision, data["turn"] if known else None)
             else:
                 await self._send(turn_context, self.replies.vote_thanks("up"))
             return "Thanks for the feedback!"
+        if action == NONE_OF_THESE and isinstance(data.get("turn"), str):
+            user = self._user_hash(turn_context)
+            known = data["turn"] and await self._vote(data["turn"], "down", user, Reason.NONE_OF_THESE.value)
+            log.info("none of these: turn %s (known=%s) user=%s", data["turn"][:12], known, user)
+            question = data.get("q") if isinstance(data.get("q"), str) else ""
+            decision = Decision(Kind.HANDOFF, clean_question(question)[0], reason=Reason.NONE_OF_THESE)
+            await self._hand_off(turn_context, decision, data["turn"] if known else None)
+            return "Handed to DAPA."
         log.info("ignored card action %r", str(action)[:20])
         return None
 
@@ -116,10 +199,32 @@ class HandbookBot(TeamsActivityHandler):
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = action.get("data") or {}
+        if isinstance(data, dict) and data.get("action") == RESOLVE:
+            return await self._resolve(turn_context, data)
         status = await self._card_action(turn_context, data if isinstance(data, dict) else {})
         card = {"type": "AdaptiveCard", "version": CARD_VERSION,
                 "body": [{"type": "TextBlock", "text": status or "Nothing to do.", "wrap": True}]}
         return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
+
+    async def _resolve(self, turn_context: TurnContext, data: dict) -> AdaptiveCardInvokeResponse:
+        """"Mark resolved" on a triage card: record who (hashed) and when; everyone sees the resolved card."""
+        item = Handoff.from_data(data)
+        if item is None:
+            return AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
+                                              value={"code": "BadRequest", "message": "not a hand-off"})
+        resolver = self._user_hash(turn_context)
+        at, first = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), True
+        if self.recorder is not None:
+            try:
+                stored_at, first = await self.recorder.call("resolve_handoff", item.handoff_id, resolver)
+                at = stored_at[:16].replace("T", " ") + " UTC"
+            except Exception as exc:
+                log.error("feedback store: could not record the resolution (%s)", type(exc).__name__)
+        sender = turn_context.activity.from_property
+        by = (sender.name if sender and sender.name else "") if first else ""
+        log.info("hand-off %s resolved (first=%s) by user=%s", item.handoff_id[:12], first, resolver)
+        return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive",
+                                          value=resolved_card(item, by, at))
 
     async def on_teams_card_action_invoke(self, turn_context: TurnContext):
         value = turn_context.activity.value
@@ -135,18 +240,44 @@ class HandbookBot(TeamsActivityHandler):
 
     async def _welcome_if_bot_added(self, members_added, turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if _conversation_type(turn_context.activity) == "personal":
+            return   # personal chat shows the manifest's prompt starters instead (Teams: one or the other)
         if any(m.id == bot_id for m in members_added or []):
             log.info("installed in a %s conversation: sending welcome", _conversation_type(turn_context.activity))
             await self._send(turn_context, self.replies.welcome())
 
     # ------------------------------------------------------------------ helpers
-    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
+    async def _send(self, turn_context: TurnContext, reply: Reply, turn_id: str | None = None) -> None:
+        """Send a reply. With ``turn_id`` (an answer) it carries Teams' feedback buttons, and the id Teams
+        gives the message is stored against the turn when the send returns (bot/teams/handoff.sent_hook)."""
         if reply.card is None:
             activity = MessageFactory.text(reply.text or reply.summary)
         else:
             activity = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
         activity.summary = reply.summary
-        await turn_context.send_activity(activity)
+        sent = None
+        if turn_id is not None:
+            activity.channel_data = {"feedbackLoop": {"type": "default"}}
+            sent = self._on_sent(turn_context.activity, turn_id)
+            handoff.sent_hook(activity, sent)
+        response = await turn_context.send_activity(activity)
+        if sent is not None and response is not None and response.id:
+            sent(response.id)
+
+    def _on_sent(self, incoming: Activity, turn_id: str):
+        """The callback that maps the sent answer's Teams id to its turn (at most once)."""
+        if self.recorder is None:
+            return lambda message_id: None
+        salt = self.settings.user_hash_salt
+        conversation = invokes.conversation_key(incoming, salt)
+        recorder, done = self.recorder, []
+
+        def sent(message_id: str) -> None:
+            if not done:
+                done.append(message_id)
+                recorder.submit("record_message", invokes.message_key(incoming, message_id, salt), conversation,
+                                turn_id)
+        return sent
 
     def _user_hash(self, turn_context: TurnContext) -> str | None:
         sender = turn_context.activity.from_property
@@ -161,11 +292,11 @@ class HandbookBot(TeamsActivityHandler):
             decision.question, decision.kind.value, decision.best.section.url if decision.best else None, user,
             conversation_type))
 
-    async def _vote(self, turn_id: str, vote: str, user: str | None) -> bool:
+    async def _vote(self, turn_id: str, vote: str, user: str | None, reason: str | None = None) -> bool:
         if self.recorder is None:
             return False
         try:
-            return await self.recorder.record_vote(turn_id, vote, user)
+            return await self.recorder.record_vote(turn_id, vote, user, reason)
         except Exception as exc:
             log.error("feedback store: could not record vote (%s)", type(exc).__name__)
             return False

@@ -17,9 +17,11 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import aiohttp
@@ -85,30 +87,38 @@ def _card(event: dict) -> dict | None:
     return None
 
 
-def _vote_action(card: dict, vote: str) -> dict:
-    for action in card.get("actions", []):
-        data = action.get("data") or {}
-        if action.get("type") == "Action.Submit" and data.get("action") == "vote" and data.get("vote") == vote:
-            return data
-    raise LookupError(f"no {vote} vote action in {json.dumps(card)[:300]}")
+def _none_of_these(card: dict) -> dict:
+    for element in card.get("body", []):
+        for action in element.get("actions", []) if element.get("type") == "ActionSet" else []:
+            if (action.get("data") or {}).get("action") == "none_of_these":
+                return action["data"]
+    raise LookupError(f"no 'None of these' in {json.dumps(card)[:300]}")
 
 
-async def api_scenarios(base: str) -> dict:
+def stored_votes(db: Path) -> list[dict]:
+    """What the feedback store holds for votes (read straight from the bot's SQLite file)."""
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT t.question, t.top_url, v.vote, v.reason FROM handbook_votes v"
+                            " JOIN handbook_turns t ON t.id = v.turn_id ORDER BY v.voted_at").fetchall()
+    return [dict(zip(("question", "top_url", "vote", "reason"), r)) for r in rows]
+
+
+async def api_scenarios(base: str, db: Path) -> dict:
     from playground import Playground
 
     out: dict = {}
     async with Playground(base) as pg:
         out["config"] = {"bot": pg.bot, "me": pg.me, "personal_chat": pg.personal_chat}
+        general = pg.channel("General")
 
         mark = len(pg.events)
-        await pg.install(pg.personal_chat)
+        await pg.install(general)
         out["welcome"] = await pg.wait_for_bot(mark, card=True)
 
         mark = len(pg.events)
         sent = await pg.say(pg.personal_chat, QUESTION)
         out["personal"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
 
-        general = pg.channel("General")
         mark = len(pg.events)
         sent = await pg.post_in_channel(general, QUESTION)
         out["channel"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
@@ -122,19 +132,29 @@ async def api_scenarios(base: str) -> dict:
         sent = await pg.say(pg.personal_chat, OUT_OF_SCOPE)
         out["out_of_scope"] = {"sent": sent, "replies": await pg.wait_for_bot(mark, card=True)}
 
-        answer = out["personal"]["replies"][-1]
-        card_id = answer["message"]["messageId"]
-        for vote in ("up", "down"):
-            mark = len(pg.events)
-            data = _vote_action(_card(answer), vote)
-            await pg.submit(pg.personal_chat, card_id, data)
-            out[f"vote_{vote}"] = {"value": data, "replies": await pg.wait_for_bot(mark)}
-
+        # Teams' built-in feedback on the personal answer (the Playground's 👍 / 👎 and its form)
         mark = len(pg.events)
-        data = _vote_action(_card(answer), "up")
-        response = await pg.execute(pg.personal_chat, card_id, data)
+        await asyncio.sleep(0.5)   # the answer's Teams id is stored when its send returns
+        like = await pg.feedback(pg.personal_chat, "like", "Exactly the steps I needed")
         await asyncio.sleep(1)
-        out["execute_vote"] = {"value": data, "invoke_response": response, "replies": pg.bot_messages(mark)}
+        out["feedback_like"] = {"invoke_response": like, "replies": pg.bot_messages(mark), "stored": stored_votes(db)}
+        mark = len(pg.events)
+        dislike = await pg.feedback(pg.personal_chat, "dislike", "I need to retire a map, not a table")
+        out["feedback_dislike"] = {"invoke_response": dislike, "replies": await pg.wait_for_bot(mark, card=True),
+                                   "stored": stored_votes(db)}
+
+        # the compose-box search and a pasted handbook link
+        out["compose_search"] = await pg.compose_search(pg.personal_chat, "retire a dataset")
+        answer = _card(out["personal"]["replies"][-1])
+        section_url = next(a["url"] for a in answer["actions"] if a["type"] == "Action.OpenUrl")
+        out["unfurl"] = {"url": section_url, "response": await pg.query_link(general, section_url)}
+
+        # "None of these" under the also-see links
+        mark = len(pg.events)
+        data = _none_of_these(answer)
+        await pg.submit(pg.personal_chat, out["personal"]["replies"][-1]["message"]["messageId"], data)
+        out["none_of_these"] = {"value": data, "replies": await pg.wait_for_bot(mark, card=True),
+                                "stored": stored_votes(db)}
     return out
 
 
@@ -159,7 +179,7 @@ async def main_async(args) -> dict:
         playground = start_playground(bot_port, pg_port, tmp)
         base = f"http://127.0.0.1:{pg_port}"
         await wait_http(base + "/_debug/ping", 60, playground)
-        result["api"] = await api_scenarios(base)
+        result["api"] = await api_scenarios(base, tmp / "feedback.sqlite3")
         if args.screenshots:
             result["ui"] = await asyncio.to_thread(ui_screenshots, base, Path(args.screenshots))
     except Exception as exc:

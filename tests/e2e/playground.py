@@ -109,11 +109,28 @@ class Playground:
         await self._post("/_conversation/v1/submit", {"conversation": {"id": conversation_id}, "from": {"id": self.me},
                                                       "replyToId": card_message_id, "value": value})
 
-    async def execute(self, conversation_id: str, card_message_id: str, data: dict, verb: str = "vote"):
-        value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"}
-        return await self._post("/_conversation/v1/invoke", {
-            "name": "adaptiveCard/action", "value": value, "from": {"id": self.me},
-            "conversation": {"id": conversation_id}, "replyToId": card_message_id})
+    async def invoke(self, name: str, conversation_id: str, value: dict, reply_to: str | None = None):
+        """An invoke as the web UI sends it; the HTTP answer is what the Playground made of the bot's response."""
+        body = {"name": name, "value": value, "from": {"id": self.me}, "conversation": {"id": conversation_id}}
+        if reply_to:
+            body["replyToId"] = reply_to
+        return await self._post("/_conversation/v1/invoke", body)
+
+    async def feedback(self, conversation_id: str, reaction: str, text: str = ""):
+        """The 👍 / 👎 under a message with Teams' feedback loop, and the form's text (``message/submitAction``;
+        the Playground sends no ``replyToId`` with it)."""
+        return await self.invoke("message/submitAction", conversation_id,
+                                 {"actionName": "feedback", "actionValue": {"reaction": reaction, "feedback": text}})
+
+    async def compose_search(self, conversation_id: str, text: str):
+        """What the message-extension search dialog sends when the user types (no command id or parameter
+        name unless they were entered in the dialog)."""
+        return await self.invoke("composeExtension/query", conversation_id, {
+            "parameters": [{"value": text}], "queryOptions": {"skip": 0, "count": 25}})
+
+    async def query_link(self, conversation_id: str, url: str):
+        """The link-unfurling dialog: ``composeExtension/queryLink`` with the pasted URL."""
+        return await self.invoke("composeExtension/queryLink", conversation_id, {"url": url})
 
     # ------------------------------------------------------------------ what the bot sent
     def bot_messages(self, since: int = 0) -> list[dict]:

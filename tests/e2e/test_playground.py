@@ -91,7 +91,7 @@ def test_ran_in_a_loopback_only_namespace(run):
     assert run["loopback_only"] is True
 
 
-def test_welcome_on_install(run):
+def test_welcome_on_install_in_a_channel(run):
     [welcome] = run["api"]["welcome"]
     c = card(welcome)
     assert "handbook" in json.dumps(c).lower()
@@ -106,7 +106,7 @@ def test_personal_chat_answer_card_deep_link(run):
     assert open_urls(c)[0].startswith(RETIRE)
     titles = [a["title"] for a in c["actions"]]
     assert "Open in handbook" in titles
-    assert any("👍" in t for t in titles) and any("👎" in t for t in titles)
+    assert replies[-1]["message"]["feedbackLoopEnabled"] is True   # the Playground shows Teams' 👍 / 👎
 
 
 def test_channel_post_with_mention_is_answered_in_its_thread(run):
@@ -132,13 +132,43 @@ def test_out_of_scope_question_escalates_to_dapa(run):
     assert query["subject"]
 
 
-def test_thumbs_up_and_down_round_trip(run):
+def test_built_in_feedback_round_trip(run):
     api = run["api"]
-    assert api["vote_up"]["value"]["vote"] == "up"
-    assert any("thank" in (e["message"].get("text") or "").lower() for e in api["vote_up"]["replies"])
-    down = [e for e in api["vote_down"]["replies"] if e["message"].get("attachments")]
-    assert any(u.startswith("mailto:dapa@ct.gov") for e in down for u in open_urls(card(e)))
-    assert "Thanks" in json.dumps(api["execute_vote"]["invoke_response"])   # Action.Execute invoke answered
+    answer = card(run["api"]["personal"]["replies"][-1])
+    assert not [a for a in answer["actions"] if a["type"] == "Action.Submit"], "no in-card vote buttons"
+    assert api["feedback_like"]["replies"] == []          # 👍 posts nothing into the chat
+    like = api["feedback_like"]["stored"]
+    assert [(v["question"], v["vote"], v["reason"]) for v in like] == [
+        ("how do I retire a dataset", "up", "Exactly the steps I needed")]
+    assert like[0]["top_url"].startswith(RETIRE)
+    [offer] = api["feedback_dislike"]["replies"]          # 👎 offers the hand-off
+    assert any(u.startswith("mailto:dapa@ct.gov") for u in open_urls(card(offer)))
+    [down] = api["feedback_dislike"]["stored"]            # the same voter's 👎 replaced the 👍
+    assert (down["vote"], down["reason"]) == ("down", "I need to retire a map, not a table")
+
+
+def test_compose_box_search_returns_the_section(run):
+    result = run["api"]["compose_search"]["composeExtension"]
+    assert result["type"] == "result" and result["attachmentLayout"] == "list"
+    first = result["attachments"][0]
+    assert first["content"]["actions"][0]["url"].startswith(RETIRE)
+    assert first["preview"]["content"]["title"]
+
+
+def test_handbook_link_unfurls(run):
+    unfurl = run["api"]["unfurl"]
+    [attachment] = unfurl["response"]["composeExtension"]["attachments"]
+    assert attachment["content"]["version"] == "1.3"
+    assert attachment["content"]["actions"][0]["url"] == unfurl["url"]
+    assert "Process for retiring assets" in json.dumps(attachment["content"])
+
+
+def test_none_of_these_hands_off(run):
+    none = run["api"]["none_of_these"]
+    assert none["value"]["q"] == "how do I retire a dataset"
+    [handoff] = none["replies"]
+    assert any(u.startswith("mailto:dapa@ct.gov") for u in open_urls(card(handoff)))
+    assert any(v["reason"] == "none of these" for v in none["stored"])
 
 
 def test_web_ui_renders_answer_and_escalation(run):

@@ -33,9 +33,9 @@ async function ask(page, text, before) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
     await page.goto(base, { waitUntil: 'networkidle' });
     await page.getByRole('treeitem', { name: 'Personal Chat' }).click();
-    // opening the page installs the app in the personal chat: the welcome card arrives first
-    await page.waitForFunction(() => document.querySelectorAll('.ac-adaptiveCard').length > 0, null,
-      { timeout: 30000 });
+    // opening the page installs the app in the personal chat (no welcome card there: prompt starters)
+    await page.locator('[role=textbox]').first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1500);
     const closeLog = page.locator('button[aria-label="Close"], button[title="Close"]');
     if (await closeLog.count()) await closeLog.first().click().catch(() => {});
     const result = { shots: {} };
