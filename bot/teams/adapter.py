@@ -16,6 +16,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 
 from bot.teams.outbox import Outbox
+from bot.teams.sent import notify_sent
 
 log = logging.getLogger(__name__)
 _QUEUED = (ActivityTypes.message, ActivityTypes.typing)
@@ -45,7 +46,9 @@ class QueuedCloudAdapter(CloudAdapter):
 
 def _bind(send, context: TurnContext, activity: Activity):
     async def one():
-        return await send(context, [activity])
+        responses = await send(context, [activity])
+        notify_sent(activity, responses)   # the Teams message id, to whoever asked for it (bot/teams/sent.py)
+        return responses
 
     return one
 

@@ -38,6 +38,7 @@ from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
 from bot.replies import CARD_VERSION, NONE_OF_THESE, Replies, Reply
 from bot.teams import handoff, invokes
 from bot.teams.pacing import Decider, Typing
+from bot.teams.sent import sent_hook
 from bot.triage_cards import RESOLVE, Handoff, resolved_card
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ class HandbookBot(TeamsActivityHandler):
     # ------------------------------------------------------------------ helpers
     async def _send(self, turn_context: TurnContext, reply: Reply, turn_id: str | None = None) -> None:
         """Send a reply. With ``turn_id`` (an answer) it carries Teams' feedback buttons, and the id Teams
-        gives the message is stored against the turn when the send returns (bot/teams/handoff.sent_hook)."""
+        gives the message is stored against the turn when the send returns (bot/teams/sent.py)."""
         if reply.card is None:
             activity = MessageFactory.text(reply.text or reply.summary)
         else:
@@ -259,7 +260,7 @@ class HandbookBot(TeamsActivityHandler):
         if turn_id is not None:
             activity.channel_data = {"feedbackLoop": {"type": "default"}}
             sent = self._on_sent(turn_context.activity, turn_id)
-            handoff.sent_hook(activity, sent)
+            sent_hook(activity, sent)
         response = await turn_context.send_activity(activity)
         if sent is not None and response is not None and response.id:
             sent(response.id)

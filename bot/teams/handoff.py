@@ -7,9 +7,6 @@
 - ``post_to_triage(turn_context, settings, handoff)``: the triage card (bot/triage_cards.py) posted
   proactively into ``TRIAGE_CONVERSATION_ID`` through the adapter (``continue_conversation``), so it
   leaves like every other send. A failure is logged and never reaches the asker.
-- ``sent_hook`` / ``notify_sent``: the id Teams gives a sent message arrives only when the send returns
-  (after the turn, when sends are queued): the handler hangs a callback on the outgoing activity and
-  the adapter calls it with the id.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from bot.triage_cards import Handoff, triage_card
 
 log = logging.getLogger(__name__)
 TEAMS = "https://teams.microsoft.com/l/message"
-_SENT_HOOK = "_handbook_on_sent"
 
 
 def conversation_type(activity: Activity) -> str:
@@ -94,24 +90,3 @@ async def post_to_triage(turn_context: TurnContext, settings, handoff: Handoff) 
         return False
     log.info("triage: posted hand-off %s (%s)", handoff.handoff_id[:12], handoff.reason)
     return True
-
-
-def sent_hook(activity: Activity, callback) -> None:
-    """Call ``callback(message_id)`` once the activity was sent and Teams returned its id."""
-    setattr(activity, _SENT_HOOK, callback)
-
-
-def notify_sent(activity: Activity, responses) -> None:
-    """The adapter's side of ``sent_hook`` (the callback runs at most once)."""
-    callback = getattr(activity, _SENT_HOOK, None)
-    if callback is None:
-        return
-    response = responses[0] if isinstance(responses, list) and responses else responses
-    message_id = getattr(response, "id", None)
-    if not message_id:
-        return
-    setattr(activity, _SENT_HOOK, None)
-    try:
-        callback(message_id)
-    except Exception as exc:
-        log.error("sent-message callback failed (%s)", type(exc).__name__)
