@@ -29,7 +29,7 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CLI = HERE / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
-QUESTION = "how do I retire a dataset"
+QUESTION = "how do I retire a dataset?"
 OUT_OF_SCOPE = "what's the state holiday schedule this year"
 
 

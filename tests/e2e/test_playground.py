@@ -139,7 +139,7 @@ def test_built_in_feedback_round_trip(run):
     assert api["feedback_like"]["replies"] == []          # 👍 posts nothing into the chat
     like = api["feedback_like"]["stored"]
     assert [(v["question"], v["vote"], v["reason"]) for v in like] == [
-        ("how do I retire a dataset", "up", "Exactly the steps I needed")]
+        ("how do I retire a dataset?", "up", "Exactly the steps I needed")]
     assert like[0]["top_url"].startswith(RETIRE)
     [offer] = api["feedback_dislike"]["replies"]          # 👎 offers the hand-off
     assert any(u.startswith("mailto:dapa@ct.gov") for u in open_urls(card(offer)))
@@ -165,7 +165,7 @@ def test_handbook_link_unfurls(run):
 
 def test_none_of_these_hands_off(run):
     none = run["api"]["none_of_these"]
-    assert none["value"]["q"] == "how do I retire a dataset"
+    assert none["value"]["q"] == "how do I retire a dataset?"
     [handoff] = none["replies"]
     assert any(u.startswith("mailto:dapa@ct.gov") for u in open_urls(card(handoff)))
     assert any(v["reason"] == "none of these" for v in none["stored"])
