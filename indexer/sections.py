@@ -16,6 +16,7 @@ from indexer.errors import SourceError
 from indexer.markdown import Block, decode_page, parse_markdown, split_front_matter
 from indexer.model import Section
 from indexer.sources import LoadedSource
+from indexer.templates import render_templates
 from indexer.urls import LinkResolver, absolute, page_url, text_fragment
 
 MAX_SECTION_LEVEL = 3
@@ -180,8 +181,12 @@ def source_sections(source: LoadedSource, other_urls=(), pages: list[Page] | Non
             out.problems.append(f"{source.spec.name}:{page.rel_path}: published at {page.url} like "
                                 f"{out.pages[page.url]}; both are indexed")
         out.pages.setdefault(page.url, page.rel_path)
+        resolve = resolver.for_page(page.rel_path, page.url)
+        body = page.body
+        if source.spec.url_style != "hugo":   # Hugo runs no Liquid; its shortcodes are markdown.py's
+            body = render_templates(body, resolve, in_code=source.spec.url_style == "jekyll")
         try:
-            blocks = parse_markdown(page.body, resolver.for_page(page.rel_path, page.url))
+            blocks = parse_markdown(body, resolve)
         except Exception as exc:  # markdown-it is robust; this guards against the unexpected
             out.problems.append(f"{source.spec.name}:{page.rel_path}: cannot parse Markdown ({exc})")
             continue
