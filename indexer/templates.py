@@ -13,8 +13,10 @@ resolves the tags that name a page to that page's published URL and removes the 
 - ``{% raw %}…{% endraw %}`` -> its content, untouched (the site shows it as written: a page about
   templates); ``{% highlight lang %}…{% endhighlight %}`` -> a fenced code block;
   ``{% comment %}…{% endcomment %}``, ``{% capture %}…{% endcapture %}`` and ``{# … #}`` -> nothing;
-- every other tag (``{% include … %}``, ``{% if %}``, ``{% assign %}``, custom shortcodes such as
-  ``{% slack_channel "x" %}``) and output (``{{ page.title }}``) -> removed.
+- ``{% slack_channel "x" ["name"] %}`` (the TTS handbook's) -> the text its link shows: ``name`` or
+  ``#x``;
+- every other tag (``{% include … %}``, ``{% if %}``, ``{% assign %}``, other custom shortcodes) and
+  output (``{{ page.title }}``) -> removed.
 
 Hugo shortcodes (``{{< … >}}``, ``{{% … %}}``) are left to ``indexer.markdown``.
 """
@@ -108,6 +110,12 @@ def _replacement(match: re.Match, before: str, resolve: Resolve | None) -> str:
         url_filter = _URL_FILTER.match(expression)
         return quote(url_filter.group("path"), safe="/#:?&=%~.-_") if url_filter else ""
     name = match.group("name")
+    if name == "slack_channel":
+        words = re.findall(r"\"([^\"]*)\"|'([^']*)'", match.group("args") or "")
+        values = [a or b for a, b in words]
+        if len(values) >= 2 and values[1].strip():
+            return values[1].strip()
+        return "#" + values[0].lstrip("#") if values and values[0].strip() else ""
     if name not in URL_TAGS:
         return ""
     in_link = bool(_LINK_CONTEXT.search(before[-200:]))
