@@ -1,10 +1,11 @@
 """Re-index with a quality gate: pull the sources, build beside the live index, evaluate, swap or refuse.
 
     python deploy/reindex.py [--sources deploy/sources.production.toml] [--index var/index]
-                             [--gate deploy/gate.toml] [--questions GOLD.jsonl ...] [--dry-run]
+                             [--gate deploy/gate.toml] [--questions GOLD.jsonl ...] [--dry-run] [--strict]
     (or: make reindex REINDEX_ARGS="...")
 
-1. build the index from the sources file (git sources are cloned or fetched) into ``<index>.candidate``;
+1. build the index from the sources file (git sources are cloned or fetched) into ``<index>.candidate``
+   (``--strict``: a page that cannot be read or parsed stops here, exit 2);
 2. evaluate the candidate, and the live index, on the gate's question sets (``indexer.evaluate``);
 3. the gate: every enabled source indexed, at least ``min_pages`` / ``min_sections``, each question set
    at or above its floors, and no metric below the live index's by more than ``max_drop``;
@@ -138,14 +139,14 @@ def _metrics_line(name: str, m: dict | None) -> str:
 
 
 def reindex(sources: Path, live: Path, gate: Gate, cache: Path, synonyms: Path, dry_run: bool = False,
-            out=print) -> int:
+            out=print, strict: bool = False) -> int:
     live = live.resolve()
     candidate = live.with_name(live.name + ".candidate")
     rejected = live.with_name(live.name + ".rejected")
     shutil.rmtree(candidate, ignore_errors=True)
     try:
         expected = [s.name for s in load_sources(sources) if s.enabled]
-        result = build(sources, candidate, cache, synonyms_file=synonyms)
+        result = build(sources, candidate, cache, synonyms_file=synonyms, strict=strict)
     except (SourceError, IndexerError) as exc:
         out(f"reindex: cannot build: {exc}")
         return 2
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, help="where git sources are checked out (default: beside the index)")
     parser.add_argument("--synonyms", type=Path, default=DEFAULT_SYNONYMS)
     parser.add_argument("--dry-run", action="store_true", help="build and judge, but do not swap")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse (exit 2) when any page or source cannot be read or parsed")
     args = parser.parse_args(argv)
     try:
         gate = Gate.load(args.gate, args.questions)
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cache = args.cache or args.index.resolve().parent / "sources"
     return reindex(args.sources, args.index, gate, cache, args.synonyms, args.dry_run,
-                   out=lambda s: print(s, flush=True))
+                   out=lambda s: print(s, flush=True), strict=args.strict)
 
 
 if __name__ == "__main__":

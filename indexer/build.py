@@ -25,18 +25,20 @@ class BuildResult:
     index: Index | None
     out_dir: Path | None
     changes: ChangeReport | None
-    problems: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)   # files or sources that could not be read: one line each
+    skipped: list[str] = field(default_factory=list)    # files left out on purpose (draft, redirect, empty ...)
     seconds: float = 0.0
+    left_out: list[str] = field(default_factory=list)   # Markdown files a source's include list does not list
 
     @property
     def ok(self) -> bool:
         return self.index is not None
 
 
-def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
-                     only_enabled: bool = True) -> tuple[list[Section], list[dict], list[str], list[str]]:
-    """-> (sections, source descriptions, problems, skipped). Unusable sources become problems."""
+def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE, only_enabled: bool = True,
+                     left_out: list[str] | None = None) -> tuple[list[Section], list[dict], list[str], list[str]]:
+    """-> (sections, source descriptions, problems, skipped). Unusable sources become problems;
+    ``left_out`` (when given) receives the Markdown files that include lists leave out."""
     sections: list[Section] = []
     described, problems, skipped = [], [], []
     loaded_sources = []
@@ -49,6 +51,8 @@ def collect_sections(sources_file: Path, cache_dir: Path = DEFAULT_CACHE,
             problems.append(str(exc))
             continue
         pages, page_problems, page_skipped = read_pages(loaded)
+        if left_out is not None:
+            left_out.extend(loaded.left_out)
         problems.extend(loaded.problems + page_problems)
         skipped.extend(page_skipped)
         loaded_sources.append((loaded, pages))
@@ -109,8 +113,9 @@ def check_replaceable(out_dir: Path) -> None:
 
 def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFAULT_INDEX,
           cache_dir: str | Path = DEFAULT_CACHE, params: RankerParams | None = None,
-          synonyms_file: str | Path | None = None, force: bool = False) -> BuildResult:
-    """Build and save an index. When nothing could be indexed the previous index is left untouched.
+          synonyms_file: str | Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
+    """Build and save an index. When nothing could be indexed the previous index is left untouched;
+    with ``strict``, also when any file or source could not be read (``problems``): nothing is written.
 
     An index already at ``out_dir`` is kept as ``<out_dir>.previous``. Unless ``force``, a folder a
     gated re-index put in place (or one that is not a readable index) is never replaced: raises
@@ -120,10 +125,15 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
     sources_file, out_dir = Path(sources_file), Path(out_dir)
     if not force:
         check_replaceable(out_dir)
-    sections, described, problems, skipped = collect_sections(sources_file, Path(cache_dir))
+    left_out: list[str] = []
+    sections, described, problems, skipped = collect_sections(sources_file, Path(cache_dir), left_out=left_out)
     if not sections:
         problems.append("nothing could be indexed; the previous index (if any) is unchanged")
-        return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start)
+        return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start, left_out)
+    if strict and problems:
+        problems.append(f"strict: {len(problems)} file(s) or source(s) could not be indexed; "
+                        "nothing was written, the previous index (if any) is unchanged")
+        return BuildResult(None, None, None, problems, skipped, time.perf_counter() - start, left_out)
     if synonyms_file is None:
         beside = sources_file.parent / SYNONYMS_NAME
         synonyms_file = beside if beside.is_file() else DEFAULT_SYNONYMS
@@ -136,4 +146,4 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
         index.save(out_dir)
     except OSError as exc:
         raise IndexerError(f"cannot write index to {out_dir}: {exc}") from None
-    return BuildResult(index, out_dir, changes, problems, skipped, time.perf_counter() - start)
+    return BuildResult(index, out_dir, changes, problems, skipped, time.perf_counter() - start, left_out)

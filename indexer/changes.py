@@ -1,4 +1,9 @@
-"""Change report between two builds: pages and sections added, removed, changed."""
+"""Change report between two builds: pages and sections added, removed, changed.
+
+Sections are matched by their published URL (the deep link), not by their id: an id includes the
+source's name, so renaming a source in sources.toml, or moving a page from the bundled copy to the
+handbook repository, changes no URL and reports nothing.
+"""
 
 from __future__ import annotations
 
@@ -47,24 +52,32 @@ def _label(s: Section) -> str:
     return f"{s.url}  ({' › '.join(s.breadcrumb)})"
 
 
+def _by_url(sections: list[Section]) -> dict[tuple[str, int], Section]:
+    """(url, how many earlier sections share it) -> section: a URL published twice stays two keys."""
+    seen: dict[str, int] = {}
+    out = {}
+    for s in sections:
+        n = seen[s.url] = seen.get(s.url, -1) + 1
+        out[(s.url, n)] = s
+    return out
+
+
 def compare(old: list[Section] | None, new: list[Section]) -> ChangeReport:
     """Compare the sections of the previous index (None = none) with the new ones."""
     if old is None:
         return ChangeReport(first_build=True)
-    old_by_id = {s.id: s for s in old}
-    new_by_id = {s.id: s for s in new}
+    old_by_url, new_by_url = _by_url(old), _by_url(new)
     report = ChangeReport()
-    report.sections_added = sorted(_label(s) for i, s in new_by_id.items() if i not in old_by_id)
-    report.sections_removed = sorted(_label(s) for i, s in old_by_id.items() if i not in new_by_id)
+    report.sections_added = sorted(_label(s) for key, s in new_by_url.items() if key not in old_by_url)
+    report.sections_removed = sorted(_label(s) for key, s in old_by_url.items() if key not in new_by_url)
     report.sections_changed = sorted(
-        _label(s) for i, s in new_by_id.items()
-        if i in old_by_id and (old_by_id[i].lines, old_by_id[i].url, old_by_id[i].breadcrumb)
-        != (s.lines, s.url, s.breadcrumb))
+        _label(s) for key, s in new_by_url.items()
+        if key in old_by_url and (old_by_url[key].lines, old_by_url[key].breadcrumb) != (s.lines, s.breadcrumb))
 
     def pages(sections: list[Section]) -> dict[str, list]:
         out: dict[str, list] = {}
         for s in sections:
-            out.setdefault(s.site_page, []).append((s.id, s.lines, s.heading))
+            out.setdefault(s.site_page, []).append((s.url, s.lines, s.heading))
         return out
 
     old_pages, new_pages = pages(old), pages(new)

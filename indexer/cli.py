@@ -15,12 +15,14 @@ from indexer.index import Index
 
 
 def _cmd_build(args) -> int:
-    result = build(args.sources, args.out, args.cache, force=args.force)
+    result = build(args.sources, args.out, args.cache, force=args.force, strict=args.strict)
     for line in result.problems:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"{'error' if args.strict else 'warning'}: {line}", file=sys.stderr)
     _report_skipped(result.skipped, args.verbose)
     if not result.ok:
-        print("error: nothing could be indexed; previous index left untouched", file=sys.stderr)
+        _report_left_out(result.left_out)
+        if not (args.strict and result.problems):
+            print("error: nothing could be indexed; previous index left untouched", file=sys.stderr)
         return 1
     meta = result.index.meta
     print(f"indexed {meta['pages']} pages, {meta['sections']} sections from {len(meta['sources'])} source(s) "
@@ -30,7 +32,20 @@ def _cmd_build(args) -> int:
         print(f"  {src['name']}{commit}: {src['files']} files, {src['pages']} pages, {src['sections']} sections")
     for line in result.changes.lines():
         print(line)
+    _report_left_out(result.left_out)
     return 0
+
+
+def _report_left_out(left_out: list[str], limit: int = 20) -> None:
+    """Markdown files in a source folder that its ``include`` list does not name (summary, stdout)."""
+    if not left_out:
+        return
+    print(f"not indexed: {len(left_out)} Markdown file(s) the sources file's include list leaves out "
+          "(add them to `include` to index them):")
+    for name in left_out[:limit]:
+        print(f"  {name}")
+    if len(left_out) > limit:
+        print(f"  ... and {len(left_out) - limit} more")
 
 
 def _report_skipped(skipped: list[str], verbose: bool, limit: int = 10) -> None:
@@ -109,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_INDEX)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where git sources are checked out")
     p.add_argument("-v", "--verbose", action="store_true", help="list every skipped file")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 1, nothing written) when any file or source cannot be read or parsed; "
+                        "for the handbook repository's CI")
     p.add_argument("--force", action="store_true",
                    help="replace the index at --out even if a gated re-index (make reindex) put it there; "
                         "the replaced index is kept as <out>.previous")

@@ -78,7 +78,8 @@ def decode_page(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        line = data[:exc.start].count(b"\n") + 1
+        raise SourceError(f"{name}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     return repair_text(text)
 
 
@@ -103,6 +104,7 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
     if not match:
         return {}, text
     fence, raw = match.group(1), match.group(2) or ""
+    first_line = text[:match.start(2) if match.group(2) is not None else match.end(1)].count("\n") + 1
     try:
         if fence == "---":
             data = yaml.load(raw, Loader=_YAML_LOADER)
@@ -111,13 +113,31 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
 
             data = tomllib.loads(raw)
     except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"{name}: invalid front matter ({first})") from None
+        where = _error_line(exc)
+        line = first_line + where if where is not None else first_line - 1
+        if isinstance(exc, yaml.MarkedYAMLError) and (exc.context or exc.problem):
+            first = ": ".join(part for part in (exc.context, exc.problem) if part)
+        else:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"{name}:{line}: invalid front matter ({first})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SourceError(f"{name}: front matter is not a mapping")
+        raise SourceError(f"{name}:{first_line}: front matter is not a mapping")
     return data, text[match.end():]
+
+
+def _error_line(exc: Exception) -> int | None:
+    """0-based line of a YAML or TOML error inside the parsed text, when the parser says (for YAML the
+    start of the construct it was reading: the line with the unclosed bracket or quote)."""
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    if mark is not None and getattr(mark, "line", None) is not None:
+        return int(mark.line)
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno - 1
+    match = re.search(r"\(at line (\d+)", str(exc))
+    return int(match.group(1)) - 1 if match else None
 
 
 @lru_cache(maxsize=1)

@@ -53,6 +53,7 @@ class LoadedSource:
     commit: str | None = None
     site_config: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # one line per file that could not be read
+    left_out: list[str] = field(default_factory=list)  # Markdown files the include list leaves out
 
 
 def load_sources(toml_path: str | Path) -> list[SourceSpec]:
@@ -121,15 +122,24 @@ def _matches(rel_path: str, patterns) -> bool:
     return any(glob_to_regex(p).match(rel_path) for p in patterns)
 
 
-def select_files(root: Path, include, exclude) -> list[str]:
-    """Source-relative paths (``/``-separated, sorted) under root that pass include/exclude."""
+def select_files(root: Path, include, exclude, left_out: list[str] | None = None) -> list[str]:
+    """Source-relative paths (``/``-separated, sorted) under root that pass include/exclude.
+
+    left_out: when given, receives the Markdown files (``DEFAULT_INCLUDE``) that are not excluded but
+    that ``include`` does not list: a page added to the folder and forgotten in sources.toml."""
     selected = []
     for path in root.rglob("*"):
         if not path.is_file():
             continue
         rel = path.relative_to(root).as_posix()
-        if _matches(rel, include) and not _matches(rel, tuple(exclude) + ALWAYS_EXCLUDE):
+        if _matches(rel, tuple(exclude) + ALWAYS_EXCLUDE):
+            continue
+        if _matches(rel, include):
             selected.append(rel)
+        elif left_out is not None and _matches(rel, DEFAULT_INCLUDE):
+            left_out.append(rel)
+    if left_out is not None:
+        left_out.sort()
     return sorted(selected)
 
 
@@ -202,10 +212,10 @@ def read_source(spec: SourceSpec, cache_dir: Path) -> LoadedSource:
     config = _site_config(root, spec.url_style)
     exclude = tuple(spec.exclude) + tuple(f"{e.rstrip('/')}/**" if not any(c in e for c in "*?") else e
                                           for e in config.get("exclude") or [] if isinstance(e, str))
-    files, problems = [], []
-    for rel in select_files(root, spec.include, exclude):
+    files, problems, left_out = [], [], []
+    for rel in select_files(root, spec.include, exclude, left_out):
         try:
             files.append(SourceFile(rel, (root / rel).read_bytes()))
         except OSError as exc:
             problems.append(f"{spec.name}:{rel}: cannot read ({exc.strerror or exc})")
-    return LoadedSource(spec, files, commit, config, problems)
+    return LoadedSource(spec, files, commit, config, problems, [f"{spec.name}:{rel}" for rel in left_out])

@@ -54,8 +54,8 @@ def _one_line_naming(problems: list[str], name: str) -> str:
 def test_each_bad_file_and_source_gets_one_line_and_the_rest_is_indexed(bad_tree):
     result = build(bad_tree / "sources.toml", bad_tree / "index", bad_tree / "cache", synonyms_file=SYNONYMS)
     assert result.ok
-    assert "not UTF-8" in _one_line_naming(result.problems, "docs:latin1.md")
-    assert "invalid front matter" in _one_line_naming(result.problems, "docs:bad_yaml.md")
+    assert "docs:latin1.md:1: not UTF-8" in _one_line_naming(result.problems, "docs:latin1.md")
+    assert "docs:bad_yaml.md:2: invalid front matter" in _one_line_naming(result.problems, "docs:bad_yaml.md")
     assert "binary" in _one_line_naming(result.problems, "docs:image.md")
     assert "empty" in _one_line_naming(result.skipped, "docs:empty.md")
     assert "not found" in _one_line_naming(result.problems, "source gone")
@@ -169,3 +169,52 @@ def test_a_corrupt_previous_index_is_replaced_by_a_good_build(built_index):
     result = build(tmp / "sources.toml", built_index, tmp / "cache", synonyms_file=SYNONYMS)
     assert result.ok
     assert Index.load(built_index).search("retire a dataset", 1).hits
+
+
+# ----------------------------------------------------------------------------- strict, include lists
+def test_strict_build_fails_naming_file_and_line_and_writes_nothing(bad_tree):
+    (bad_tree / "index").mkdir()
+    proc = _cli("build", "--strict", "--sources", "sources.toml", "--out", "index", "--cache", "cache", cwd=bad_tree)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = proc.stderr.splitlines()
+    assert "error: docs:bad_yaml.md:2: invalid front matter (while parsing a flow sequence: did not find expected "\
+           "',' or ']')" in errors
+    assert any(line.startswith("error: strict: 6 file(s) or source(s) could not be indexed") for line in errors)
+    assert list((bad_tree / "index").iterdir()) == []
+
+
+def test_strict_build_of_clean_pages_succeeds(built_index):
+    tmp = built_index.parent
+    assert build(tmp / "sources.toml", built_index, tmp / "cache", synonyms_file=SYNONYMS, strict=True).ok
+
+
+def test_front_matter_errors_give_the_line_in_the_file(tmp_path):
+    from indexer.errors import SourceError
+    from indexer.markdown import split_front_matter
+
+    cases = {"\n\n---\ntitle: ok\n\nfoo: bar: baz\n---\n# T\n": 6,
+             "---\ntitle: 'unclosed\nnav_order: 2\n---\n": 2,
+             "+++\ntitle = 'ok'\nbad = \n+++\n": 1,
+             "---\n- a\n---\n": 2}
+    for text, line in cases.items():
+        with pytest.raises(SourceError) as err:
+            split_front_matter(text, "src:page.md")
+        assert str(err.value).startswith(f"src:page.md:{line}: "), (text, str(err.value))
+
+
+def test_pages_the_include_list_leaves_out_are_listed_in_the_summary(tmp_path):
+    docs = tmp_path / "knowledge"
+    (docs / "more").mkdir(parents=True)
+    (docs / "index.md").write_text(GOOD, encoding="utf-8")
+    (docs / "new-page.md").write_text("# New\n\nA page someone added.\n", encoding="utf-8")
+    (docs / "more" / "other.markdown").write_text("# Other\n\nText.\n", encoding="utf-8")
+    (docs / "notes.txt").write_text("not Markdown")
+    (docs / "draft.md").write_text("# Draft\n", encoding="utf-8")
+    (tmp_path / "sources.toml").write_text(f'[[source]]\nname = "bundled"\npath = "knowledge"\nsite = "{SITE}"\n'
+                                           'include = ["index.md"]\nexclude = ["draft.md"]\n', encoding="utf-8")
+    result = build(tmp_path / "sources.toml", tmp_path / "index", tmp_path / "cache", synonyms_file=SYNONYMS)
+    assert result.ok and result.left_out == ["bundled:more/other.markdown", "bundled:new-page.md"]
+    proc = _cli("build", "--sources", "sources.toml", "--out", "index", "--cache", "cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "not indexed: 2 Markdown file(s) the sources file's include list leaves out" in proc.stdout
+    assert "  bundled:new-page.md" in proc.stdout.splitlines() and "draft.md" not in proc.stdout

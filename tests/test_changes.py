@@ -161,3 +161,14 @@ def test_cli_build_prints_counts_timing_commit_and_change_report(tmp_path):
     assert f"  page removed: {SITE}/data-publication-steps/0_data_publication_steps_intro.html" in lines
     assert "  … and 4 more pages removed" in lines
     assert f"  page changed: {SITE}/" in lines
+
+
+def test_renaming_a_source_changes_nothing_in_the_report():
+    import dataclasses
+
+    old = [_section("/a", "One"), _section("/a", "Two")]
+    renamed = [dataclasses.replace(s, source="handbook", id="other-" + s.id) for s in old]
+    report = compare(old, renamed)
+    assert report.unchanged, report.lines()
+    moved = [renamed[0], dataclasses.replace(renamed[1], lines=("edited",))]
+    assert [x.split()[0] for x in compare(old, moved).sections_changed] == [SITE + "/a#two"]

@@ -126,6 +126,9 @@ def test_workflow_triggers_and_gate():
     steps = flow["jobs"]["reindex"]["steps"]
     runs = "\n".join(s.get("run", "") for s in steps)
     assert "python deploy/reindex.py" in runs
+    gate_run = next(s["run"] for s in steps if "deploy/reindex.py" in s.get("run", ""))
+    assert "--strict" in gate_run, "a page that does not parse fails the handbook's run"
+    assert "set -o pipefail" in gate_run and 'exit "$status"' in gate_run, "a refused gate fails the run"
     gate = next(i for i, s in enumerate(steps) if "deploy/reindex.py" in s.get("run", ""))
     deploy = next(i for i, s in enumerate(steps) if "docker push" in s.get("run", ""))
     assert gate < deploy, "the gate runs before anything is published"

@@ -105,3 +105,17 @@ def test_a_folder_that_is_not_a_readable_index_is_not_replaced_without_force(tmp
     empty = tmp_path / "empty"
     empty.mkdir()
     assert build(small, empty, tmp_path / "cache").ok
+
+
+def test_strict_reindex_refuses_a_broken_page_and_leaves_the_live_index(tmp_path, two_sources):
+    full, _ = two_sources
+    live = tmp_path / "index"
+    gate = tmp_path / "gate.toml"
+    gate.write_text("min_pages = 1\n", encoding="utf-8")
+    assert _cli("deploy/reindex.py", "--sources", str(full), "--index", str(live), "--gate", str(gate)).returncode == 0
+    before = _snapshot(live)
+    (tmp_path / "full" / "p9.md").write_text("---\ntitle: [oops\n---\n# Oops\n\nText.\n", encoding="utf-8")
+    done = _cli("deploy/reindex.py", "--sources", str(full), "--index", str(live), "--gate", str(gate), "--strict")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "full:p9.md:2: invalid front matter" in done.stdout
+    assert _snapshot(live) == before
