@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint index ask eval train bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
+.PHONY: run run-handbook test lint index ask eval train bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(PY) -m bot
+
+# The full published handbook: its git repository (needs internet) + the FAQ, indexed into its own folder.
+HANDBOOK_INDEX ?= var/handbook-index
+run-handbook: $(STAMP)
+	$(PY) -m indexer build --strict --sources deploy/sources.production.toml --out $(HANDBOOK_INDEX)
+	$(PY) -m bot serve --index $(HANDBOOK_INDEX)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 from indexer.build import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, build
 from indexer.errors import IndexerError
-from indexer.evaluate import compare_methods, format_table, load_jsonl
+from indexer.evaluate import LinkMatcher, compare_methods, format_table, load_jsonl
 from indexer.index import Index
 
 
@@ -107,6 +108,7 @@ def _cmd_search(args) -> int:
 def _cmd_evaluate(args) -> int:
     index = Index.load(args.index)
     gold = [g for path in args.gold for g in load_jsonl(path)]
+    _warn_missing_gold(index, gold)
     results = compare_methods(index, gold)
     print(f"{len(gold)} questions, {len(index.sections)} sections ({', '.join(args.gold)})")
     print(format_table(results))
@@ -114,6 +116,21 @@ def _cmd_evaluate(args) -> int:
         for m in results["this index"]["misses"]:
             print(f"  miss {m['id']} rank={m['rank']} {m['q']!r}\n       got {m['got']}")
     return 0
+
+
+def _warn_missing_gold(index: Index, gold: list[dict]) -> None:
+    """Say so when the questions are about pages this index does not have (e.g. the bundled index,
+    which holds only the introduction and the FAQ, scored on questions about the whole handbook)."""
+    matcher = LinkMatcher(index.sections, [])
+    pages = {matcher.path_of(s.url)[0] for s in index.sections}
+    missing = [g for g in gold if isinstance(g.get("url"), str) and matcher.path_of(g["url"])[0] not in pages]
+    if missing:
+        sources = ", ".join(str(s.get("name")) for s in index.meta.get("sources", []))
+        print(f"warning: the gold page of {len(missing)} of {len(gold)} questions is not in this index "
+              f"({len(pages)} pages, from {sources or 'unknown sources'}); those questions cannot be answered. "
+              "Score an index of the pages the questions are about, e.g.: "
+              "python -m indexer build --sources benchmarks/eval_sources.toml --out var/eval-index && "
+              "python -m indexer evaluate --index var/eval-index ...", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,4 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`python -m indexer search ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -114,6 +114,8 @@ def split_front_matter(text: str, name: str = "page") -> tuple[dict, str]:
             data = tomllib.loads(raw)
     except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError
         where = _error_line(exc)
+        if where is None and "end of document" in str(exc):
+            where = raw.count("\n")
         line = first_line + where if where is not None else first_line - 1
         if isinstance(exc, yaml.MarkedYAMLError) and (exc.context or exc.problem):
             first = ": ".join(part for part in (exc.context, exc.problem) if part)

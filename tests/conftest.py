@@ -74,3 +74,39 @@ async def connector(aiohttp_server):
     server = await aiohttp_server(stub.app())
     stub.url = str(server.make_url("")).rstrip("/")
     return stub
+
+
+# What turns each group of skipped tests on (the first pattern found in the skip reason wins).
+ENABLE_SKIPPED = (
+    ("tests/e2e/node_modules", "npm ci --prefix tests/e2e; apt-get install chromium fonts-noto-color-emoji"),
+    ("chromium", "apt-get install chromium fonts-noto-color-emoji iproute2 util-linux"),
+    ("unshare", "run the tests as root (unshare -n keeps the browser on loopback)"),
+    ("make teams-schema", "make teams-schema"),
+    ("TEST_DATABASE_URL", "bash deploy/ci/postgres.sh install; d=$(mktemp -d); chmod 755 $d; "
+                          "export TEST_DATABASE_URL=$(bash deploy/ci/postgres.sh start $d/pg)"),
+    ("PostgreSQL only", "a PostgreSQL-only case of a store test: runs with TEST_DATABASE_URL (above)"),
+    ("Bicep", "install the Bicep CLI (az bicep install)"),
+    ("../shared", "put the shared data at ../shared (or set HANDBOOK_SHARED)"),
+    ("shared/", "put the shared data at ../shared (or set HANDBOOK_SHARED)"),
+)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After the run: each group of skipped tests, why, and the command that enables it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    groups: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        groups[reason] = groups.get(reason, 0) + 1
+    terminalreporter.section(f"{len(skipped)} skipped, and how to run them", sep="-")
+    for reason, count in sorted(groups.items(), key=lambda item: -item[1]):
+        enable = next((cmd for pattern, cmd in ENABLE_SKIPPED if pattern in reason), None)
+        terminalreporter.write_line(f"{count:>4}  {reason}")
+        if enable:
+            terminalreporter.write_line(f"      enable: {enable}")
+    terminalreporter.write_line("      all of them at once (a fresh root machine or container, as CI does): "
+                                "bash .ci/run")

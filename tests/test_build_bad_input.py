@@ -194,7 +194,7 @@ def test_front_matter_errors_give_the_line_in_the_file(tmp_path):
 
     cases = {"\n\n---\ntitle: ok\n\nfoo: bar: baz\n---\n# T\n": 6,
              "---\ntitle: 'unclosed\nnav_order: 2\n---\n": 2,
-             "+++\ntitle = 'ok'\nbad = \n+++\n": 1,
+             "+++\ntitle = 'ok'\nbad = \n+++\n": 3,
              "---\n- a\n---\n": 2}
     for text, line in cases.items():
         with pytest.raises(SourceError) as err:

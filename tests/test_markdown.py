@@ -38,16 +38,16 @@ def test_front_matter_absent_toml_and_yaml_comments():
     assert front == {"title": "CRLF"}
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("---\ntitle: [unclosed\n---\nBody", "invalid front matter"),
-    ("---\n- a list\n- not a mapping\n---\nBody", "not a mapping"),
-    ('+++\ntitle = \n+++\nBody', "invalid front matter"),
+@pytest.mark.parametrize("raw, line, reason", [
+    ("---\ntitle: [unclosed\n---\nBody", 2, "invalid front matter"),
+    ("---\n- a list\n- not a mapping\n---\nBody", 2, "not a mapping"),
+    ('+++\ntitle = \n+++\nBody', 2, "invalid front matter"),
 ])
-def test_bad_front_matter_is_one_line_naming_the_file(raw, reason):
+def test_bad_front_matter_is_one_line_naming_the_file_and_line(raw, line, reason):
     with pytest.raises(SourceError) as err:
         split_front_matter(raw, "handbook:docs/bad.md")
     message = str(err.value)
-    assert message.startswith("handbook:docs/bad.md: ") and reason in message and "\n" not in message
+    assert message.startswith(f"handbook:docs/bad.md:{line}: ") and reason in message and "\n" not in message
 
 
 # ----------------------------------------------------------------------------- kramdown syntax
@@ -159,14 +159,14 @@ def test_bom_crlf_and_stray_controls():
     assert decode_page(b"\xef\xbb\xbf# T\r\n\r\nA\x03b\r\n", "p.md") == "# T\n\nAb\n"
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"# caf\xe9\n", "not UTF-8"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+@pytest.mark.parametrize("data, where, words", [
+    (b"# title\n\n# caf\xe9\n", "handbook:docs/x.md:3: ", "not UTF-8"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "handbook:docs/x.md: ", "binary"),
 ])
-def test_undecodable_files_raise_one_line_naming_the_file(data, words):
+def test_undecodable_files_raise_one_line_naming_the_file(data, where, words):
     with pytest.raises(SourceError) as err:
         decode_page(data, "handbook:docs/x.md")
-    assert str(err.value).startswith("handbook:docs/x.md: ") and words in str(err.value)
+    assert str(err.value).startswith(where) and words in str(err.value)
     assert "\n" not in str(err.value)
 
 
