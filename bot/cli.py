@@ -2,7 +2,7 @@
 
     python -m bot                                   # = serve
     python -m bot serve [--index DIR] [--port N]
-    python -m bot ask [--index DIR] [--json] "question"
+    python -m bot ask [--index DIR] [--json] "question" ["another question" ...]
     python -m bot ask [--index DIR] --batch FILE.jsonl
         {"id","q"} lines in; one JSON line out each:
         {"id","kind","escalate","probability","answers":[{"url","title","score","passage"}]}
@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 from bot.decision.decide import Decision, decide
 from bot.decision.kinds import Kind
 from bot.settings import Settings
+from indexer.errors import IndexerError
 
 
 def decision_record(decision: Decision, qid=None) -> dict:
@@ -75,15 +77,29 @@ def _cmd_ask(args, settings: Settings) -> int:
                     return 2
                 print(json.dumps(decision_record(decide(question, index), qid), ensure_ascii=False), flush=True)
         return 0
-    if not args.question:
+    questions = questions_from_args(args.question)
+    if not questions:
         print("error: give a question, or --batch FILE.jsonl", file=sys.stderr)
         return 2
-    decision = decide(" ".join(args.question), index)
-    if args.json:
-        print(json.dumps(decision_record(decision), ensure_ascii=False))
-    else:
-        _print_decision(decision, settings)
+    for n, question in enumerate(questions):
+        decision = decide(question, index)
+        if args.json:
+            print(json.dumps(decision_record(decision), ensure_ascii=False), flush=True)
+        else:
+            if n:
+                print()
+            _print_decision(decision, settings)
+            sys.stdout.flush()
     return 0
+
+
+def questions_from_args(words: list[str]) -> list[str]:
+    """Each quoted argument is a question (``ask "q1" "q2"``); unquoted words are one question
+    (``ask how do I retire a dataset``)."""
+    words = [w for w in (w.strip() for w in words) if w]
+    if len(words) > 1 and any(len(w.split()) > 1 for w in words):
+        return words
+    return [" ".join(words)] if words else []
 
 
 def _cmd_report(args, settings: Settings) -> int:
@@ -132,8 +148,14 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot's web server (default)")
     serve.add_argument("--index", help="index folder (default: INDEX_DIR or var/index)")
     serve.add_argument("--port", type=int, help="port (default: PORT or 3978)")
-    ask = sub.add_parser("ask", help="answer a question the way the bot would")
-    ask.add_argument("question", nargs="*")
+    ask = sub.add_parser(
+        "ask", help="answer a question the way the bot would",
+        description="Answer questions exactly as the Teams reply would (same search and decision).",
+        epilog="The index is INDEX_DIR (default var/index), built on first use from knowledge/: the handbook's "
+               "introduction and FAQ only. For the full published handbook run `make run-handbook` once "
+               "(needs internet) and ask with --index var/handbook-index.")
+    ask.add_argument("question", nargs="*",
+                     help='a question; several quoted questions are answered one by one: ask "q1" "q2"')
     ask.add_argument("--index", help="index folder (default: INDEX_DIR or var/index)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--batch", metavar="FILE.jsonl", help='{"id","q"} lines in ("-" = stdin); JSON lines out')
@@ -144,6 +166,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`python -m bot ask ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except IndexerError as exc:     # no index and none could be built, or a gated index in the way
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
