@@ -31,7 +31,7 @@ index: $(STAMP)
 	$(PY) -m indexer build
 
 eval: $(STAMP)
-	$(PY) benchmarks/eval_handbook.py
+	$(PY) -m benchmarks.eval_handbook
 
 # Refit what is learned from ../shared/eval/train*.jsonl (by cross-validation) and store it as data:
 # the hand-off model and thresholds (bot/decision/params.json). Refit after any ranking change.
@@ -39,16 +39,16 @@ train: $(STAMP)
 	$(PY) -m benchmarks.quality.handoff --write
 
 bench-index: $(STAMP)
-	$(PY) benchmarks/bench_index.py
+	$(PY) -m benchmarks.bench_index
 
 bench-load: $(STAMP)
-	$(PY) benchmarks/bench_load.py
+	$(PY) -m benchmarks.bench_load
 
 bench-faults: $(STAMP)
 	$(PY) benchmarks/bench_faults.py
 
 bench-scale: $(STAMP)
-	$(PY) benchmarks/bench_scale.py
+	$(PY) -m benchmarks.bench_scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -13,10 +13,10 @@ made from the corpus's own headings and words (with typos).
 Targets (issue 2): handbook build <= 1 s; search p99 <= 1 ms at handbook size, <= 20 ms at 100k sections.
 Issue 10: search + decision (``bot.decision.decide``) p99 <= 2 ms at handbook size.
 
-    python benchmarks/bench_index.py                      # all corpora
-    python benchmarks/bench_index.py --only handbook,sourcegraph --questions 300
-    python benchmarks/bench_index.py --synthetic-sections 20000
-    python benchmarks/bench_index.py --profile handbook   # cProfile of build and search, top functions
+    python -m benchmarks.bench_index                      # all corpora
+    python -m benchmarks.bench_index --only handbook,sourcegraph --questions 300
+    python -m benchmarks.bench_index --synthetic-sections 20000
+    python -m benchmarks.bench_index --profile handbook   # cProfile of build and search, top functions
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("HANDBOOK_SHARED", REPO.parent / "shared"))
 SITE = "https://ctopendata.github.io/open-data-handbook"
 TARGETS = {"handbook": (1.0, 1.0), "synthetic-100k": (None, 20.0)}  # build s, search p99 ms

@@ -1,10 +1,10 @@
 """Load benchmark: the bot vs a bare botbuilder echo bot, same harness, same run (``make bench-load``).
 
-Everything runs on loopback. This process runs a stub Bot Connector (an aiohttp server that records
-what the bot POSTs to ``/v3/conversations/{id}/activities/{replyToId}``) and K simulated Teams users,
-each in its own personal chat, sending messages in a closed loop (send, wait for the reply, send the
-next) until N messages were answered. The bot under test runs in its own process(es) (``--workers W``
-shares one port with SO_REUSEPORT), so its CPU time can be read from ``/proc/<pid>/stat``.
+Everything runs on loopback. This process runs the stub Bot Connector (tests/support/connector.py: an
+aiohttp server taking what the bot POSTs to ``/v3/conversations/{id}/activities/{replyToId}``) and K
+simulated Teams users, each in its own personal chat, sending messages in a closed loop (send, wait for
+the reply, send the next) until N messages were answered. The bot under test runs in its own
+process(es) (``--workers W`` shares one port with SO_REUSEPORT), so its CPU time can be read from ``/proc/<pid>/stat``.
 
 Each server loads everything (the bot: its index) before it listens and prints "ready"; the
 benchmark starts only when every worker is ready. Reported per target: messages/s, latency p50/p99
@@ -22,12 +22,12 @@ Targets:
 - ``bot``        handbook-bot's ``create_app`` as served by ``python -m bot serve`` (search, decision,
                  feedback store, Adaptive Card; a typing indicator too when an answer takes longer
                  than ``TYPING_DELAY_SECONDS``);
-- ``bot-stock``  the same bot with the SDK's own per-turn client construction (bot/fast_connector.py
+- ``bot-stock``  the same bot with the SDK's own per-turn client construction (bot/teams/connector.py
                  switched off), to show what the cached clients buy.
 
-    python benchmarks/bench_load.py [-n 3000] [-c 32] [--workers 1] [--targets echo,bot,bot-stock]
-    python benchmarks/bench_load.py -c 200 -n 4000            # zero errors at 200 conversations
-    python benchmarks/bench_load.py --workers 2 --targets bot  # scaling on the machine's cores (shared SQLite)
+    python -m benchmarks.bench_load [-n 3000] [-c 32] [--workers 1] [--targets echo,bot,bot-stock]
+    python -m benchmarks.bench_load -c 200 -n 4000            # zero errors at 200 conversations
+    python -m benchmarks.bench_load --workers 2 --targets bot  # scaling on the machine's cores (shared SQLite)
 """
 
 from __future__ import annotations
@@ -38,16 +38,17 @@ import itertools
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.connector import StubConnector
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -108,7 +109,7 @@ def _serve_bot(port: int, index: str, db: str, stock: bool) -> None:
     holder = IndexHolder(settings.index_dir)
     holder.load_initial(build_if_missing=False)   # before listening: never measure "still loading" replies
     app = create_app(settings, holder=holder, build_if_missing=False, watch=False)
-    if stock:   # undo bot/fast_connector.py: the SDK builds its clients on every turn again
+    if stock:   # undo bot/teams/connector.py: the SDK builds its clients on every turn again
         adapter = app[ADAPTER]
         inner = getattr(adapter.bot_framework_authentication, "inner", None)
         if inner is not None:
@@ -131,36 +132,6 @@ def _serve(app: web.Application, port: int) -> None:
         await runner.cleanup()
 
     asyncio.run(serve())
-
-
-# ----------------------------------------------------------------------------- stub connector
-@dataclass
-class Connector:
-    waiting: dict = field(default_factory=dict)    # reply_to_id -> Future set when the reply message arrives
-    received: int = 0                              # every POST (typing indicators too)
-
-    def app(self) -> web.Application:
-        ids = itertools.count(1)
-
-        async def activities(request: web.Request) -> web.Response:
-            body = await request.json()
-            self.received += 1
-            if body.get("type") == "message":
-                future = self.waiting.get(request.match_info.get("reply_to_id") or body.get("replyToId"))
-                if future is not None and not future.done():
-                    future.set_result((time.perf_counter(), body))
-            return web.json_response({"id": f"r{next(ids)}"})
-
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation_id}/activities", activities)
-        app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", activities)
-        return app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -193,7 +164,7 @@ def _expected(target: str, reply: dict) -> bool:
     return any(a.get("contentType") == CARD for a in reply.get("attachments") or [])
 
 
-async def _drive(port: int, service_url: str, connector: Connector, n: int, concurrency: int,
+async def _drive(port: int, service_url: str, connector: StubConnector, n: int, concurrency: int,
                  timeout: float, tag: str, target: str) -> tuple[list[float], int, float]:
     """Closed loop: ``concurrency`` users until ``n`` messages were sent. Returns latencies, errors, seconds.
     An error is a non-2xx answer, no reply within ``timeout``, or a reply that is not the expected one."""
@@ -257,12 +228,13 @@ def _client_cpu_seconds() -> float:
     return t.user + t.system
 
 
-async def run_target(target: str, args, service_url: str, connector: Connector, index: str, tmp: str) -> dict:
-    port = _free_port()
+async def run_target(target: str, args, service_url: str, connector: StubConnector, index: str, tmp: str) -> dict:
+    port = free_port()
     db = os.path.join(tmp, f"feedback-{target}.sqlite3")   # one store shared by the workers, as deploy/serve.py
     procs, logs = [], []
     for w in range(args.workers):
-        cmd = [sys.executable, __file__, "--serve", target, "--port", str(port), "--index", index, "--db", db]
+        cmd = [sys.executable, "-m", "benchmarks.bench_load", "--serve", target, "--port", str(port), "--index", index,
+               "--db", db]
         logs.append(Path(tmp) / f"{target}-{w}.log")
         with logs[-1].open("wb") as log:
             procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log))
@@ -270,11 +242,11 @@ async def run_target(target: str, args, service_url: str, connector: Connector, 
         await _wait_ready(procs, logs)
         await _drive(port, service_url, connector, args.warmup, min(args.concurrency, args.warmup), args.timeout,
                      f"{target}-warm", target)
-        cpu0, client0, calls0 = sum(_cpu_seconds(p.pid) for p in procs), _client_cpu_seconds(), connector.received
+        cpu0, client0, calls0 = sum(_cpu_seconds(p.pid) for p in procs), _client_cpu_seconds(), connector.attempts
         latencies, errors, seconds = await _drive(port, service_url, connector, args.messages, args.concurrency,
                                                   args.timeout, target, target)
         cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu0
-        client, calls = _client_cpu_seconds() - client0, connector.received - calls0
+        client, calls = _client_cpu_seconds() - client0, connector.attempts - calls0
         answered = len(latencies)
         return {
             "target": target, "workers": args.workers, "concurrency": args.concurrency, "messages": args.messages,
@@ -326,10 +298,10 @@ def _print_table(rows: list[dict]) -> None:
 
 
 async def main_async(args) -> list[dict]:
-    connector = Connector()
+    connector = StubConnector(record=False)
     runner = web.AppRunner(connector.app(), access_log=None)
     await runner.setup()
-    cport = _free_port()
+    cport = free_port()
     await web.TCPSite(runner, "127.0.0.1", cport).start()
     service_url = f"http://127.0.0.1:{cport}/"
     rows = []

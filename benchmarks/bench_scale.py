@@ -9,8 +9,8 @@ copied), so memory and caches of one size do not leak into the next.
 Writes a Markdown table to stdout and to ``docs/perf/scale.md``, and a plot to ``docs/perf/scale.png``
 (sections on a log axis; search p50/p99 in ms and build seconds).
 
-    python benchmarks/bench_scale.py
-    python benchmarks/bench_scale.py --synthetic 5000,20000 --questions 200 --no-plot
+    python -m benchmarks.bench_scale
+    python -m benchmarks.bench_scale --synthetic 5000,20000 --questions 200 --no-plot
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import bench_index  # the sibling benchmark: corpus builders and the per-corpus child run
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "benchmarks"))
-import bench_index  # noqa: E402  (the sibling benchmark: corpus builders and the per-corpus child run)
 
 OUT = REPO / "docs" / "perf"
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms", file=sys.stderr)
     rows.sort(key=lambda r: r["sections"])
     machine = _machine()
-    command = "python benchmarks/bench_scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.bench_scale " + " ".join(argv if argv is not None else sys.argv[1:])
     text = (f"{table(rows)}\n\nMachine: {machine}. Command: `{command.strip()}` "
             f"({time.perf_counter() - started:.0f} s in all).\n")
     print(text)

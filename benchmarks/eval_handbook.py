@@ -15,7 +15,7 @@ Knowledge base: the 2025-07 handbook snapshot + the bundled FAQ (what ``../share
 2. Dev (44 + 10, never fitted on): the index fitted on all train questions as ``make train`` ships it,
    the shipped hand-off model (``bot/decision/params.json``).
 
-    python benchmarks/eval_handbook.py [--k 5] [--fast] [--json]
+    python -m benchmarks.eval_handbook [--k 5] [--fast] [--json]
 
 ``--fast`` skips the inner cross-validation (the hand-off model of an outer fold is fitted on the other
 folds' held-out rows: slightly optimistic). Without ../shared it prints a notice and exits 0 (1 under CI=true).
@@ -28,14 +28,12 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.quality import cross_validate, load_questions, retrieval_metrics, shared_dir  # noqa: E402
-from benchmarks.quality.cv import DEFAULT_K, DEFAULT_SEED, kb_sections  # noqa: E402
-from benchmarks.quality.handoff import family, format_tiers, nested_cv, tier_metrics  # noqa: E402
-from benchmarks.quality.metrics import format_rows  # noqa: E402
+from benchmarks.quality import cross_validate, load_questions, retrieval_metrics, shared_dir
+from benchmarks.quality.cv import DEFAULT_K, DEFAULT_SEED, kb_sections
+from benchmarks.quality.handoff import family, format_tiers, nested_cv, tier_metrics
+from benchmarks.quality.metrics import format_rows
+from tests.support.baselines import baselines
 
 TARGETS = {"top1_exact": ">= 0.66", "recall@3": ">= 0.85", "confident_right": ">= 0.55",
            "confident_wrong": "<= 0.08", "right_shown": ">= 0.85", "oos_answered": "<= 0.15"}
@@ -43,16 +41,6 @@ TARGETS = {"top1_exact": ">= 0.66", "recall@3": ">= 0.85", "confident_right": ">
 
 def _hits(result) -> list:
     return list(getattr(result, "hits", result))
-
-
-def baselines(sections) -> dict:
-    from indexer.evaluate import bm25_baseline, tfidf_baseline
-
-    out = {"TF-IDF baseline": tfidf_baseline(sections)}
-    bm25 = bm25_baseline(sections)
-    if bm25 is not None:
-        out["BM25 baseline (bm25s)"] = bm25
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

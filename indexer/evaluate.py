@@ -1,4 +1,5 @@
-"""Retrieval quality on a gold question set, for this index and two baselines in the same run.
+"""Retrieval quality on a gold question set, for this index and any baselines in the same run (the
+baselines themselves are development tools: tests/support/baselines.py).
 
 Metrics follow ``../shared/eval/score.py``: top-1 exact, top-1 page, recall@3 (exact), MRR@10
 (exact). A link matches a gold target when its page path matches and its fragment is one of the
@@ -13,8 +14,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-
-import numpy as np
 
 from indexer.index import Index
 from indexer.model import Section
@@ -122,54 +121,18 @@ def index_ranking(index: Index) -> Ranking:
     return lambda q, k: [h.section.url for h in index.search(q, k).hits]
 
 
-def tfidf_baseline(sections: list[Section]) -> Ranking:
-    """Plain ``TfidfVectorizer(stop_words="english")`` over breadcrumb + text, cosine."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(stop_words="english")
-    matrix = vec.fit_transform([" ".join(s.breadcrumb) + "\n" + s.text for s in sections])
-
-    def rank(q: str, k: int) -> list[str]:
-        scores = (matrix @ vec.transform([q]).T).toarray().ravel()
-        return [sections[i].url for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-
-    return rank
-
-
-def bm25_baseline(sections: list[Section]) -> Ranking | None:
-    """BM25 (bm25s defaults) over breadcrumb + text; None when bm25s is not installed."""
-    try:
-        import bm25s
-    except ImportError:
-        return None
-    corpus = [" ".join(s.breadcrumb) + "\n" + s.text for s in sections]
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
-
-    def rank(q: str, k: int) -> list[str]:
-        tokens = bm25s.tokenize([q], stopwords="en", show_progress=False)
-        if not tokens.vocab:
-            return []
-        docs, scores = retriever.retrieve(tokens, k=min(k, len(sections)), show_progress=False)
-        return [sections[int(i)].url for i, s in zip(docs[0], scores[0]) if s > 0]
-
-    return rank
-
-
 def faq_questions(sections: list[Section], gold: list[dict]) -> list[str]:
     qs = [s.heading for s in sections if s.kind == "faq"]
     qs += [t["faq"] for g in gold for t in [g, *g.get("also", [])] if t.get("faq")]
     return qs
 
 
-def compare_methods(index: Index, gold: list[dict]) -> dict[str, dict]:
-    """This index and the baselines on the same sections and questions."""
+def compare_methods(index: Index, gold: list[dict], baselines: dict[str, Ranking] | None = None) -> dict[str, dict]:
+    """This index and ``baselines`` (name -> ranking over the same sections) on the same questions."""
     matcher = LinkMatcher(index.sections, faq_questions(index.sections, gold))
-    results = {"this index": evaluate(index_ranking(index), gold, matcher),
-               "TF-IDF baseline": evaluate(tfidf_baseline(index.sections), gold, matcher)}
-    bm25 = bm25_baseline(index.sections)
-    if bm25 is not None:
-        results["BM25 baseline"] = evaluate(bm25, gold, matcher)
+    results = {"this index": evaluate(index_ranking(index), gold, matcher)}
+    for name, rank in (baselines or {}).items():
+        results[name] = evaluate(rank, gold, matcher)
     return results
 
 

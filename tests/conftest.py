@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,8 +50,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def handbook_index(tmp_path_factory):
     """Index of the eval knowledge base: the 2025-07 handbook + the seed FAQ."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from eval_kb import build_eval_index
+    from tests.support.knowledge import build_eval_index
 
     require_shared("handbook", "2025-07")
     return build_eval_index(SHARED, tmp_path_factory.mktemp("kb")).index
@@ -60,15 +59,15 @@ def handbook_index(tmp_path_factory):
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory):
     """(index dir, Index) of the bundled knowledge/ pages, for the bot's scenario tests."""
-    from bot_harness import build_bundled
+    from tests.support.knowledge import build_bundled
 
     return build_bundled(tmp_path_factory)
 
 
 @pytest.fixture
 async def connector(aiohttp_server):
-    """A stub Bot Connector on loopback that records what the bot sends (see bot_harness)."""
-    from bot_harness import StubConnector
+    """A stub Bot Connector on loopback that records what the bot sends (tests/support/connector.py)."""
+    from tests.support.connector import StubConnector
 
     stub = StubConnector()
     server = await aiohttp_server(stub.app())
@@ -110,3 +109,31 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(f"      enable: {enable}")
     terminalreporter.write_line("      all of them at once (a fresh root machine or container, as CI does): "
                                 "bash .ci/run")
+
+
+# --- feedback store backends (tests/test_feedback_*.py) ---------------------------------------------
+
+def _admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def spec(request, tmp_path):
+    """A feedback store backend to open (tests.support.feedback.open_backend): SQLite in a temporary folder,
+    or a PostgreSQL database of its own, created and dropped through TEST_DATABASE_URL."""
+    if request.param == "sqlite":
+        yield {"backend": "sqlite", "path": str(tmp_path / "feedback.sqlite3")}
+        return
+    admin = _admin_url()
+    if not admin:
+        skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg.conninfo import make_conninfo
+    name = f"handbook_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"backend": "postgres", "url": make_conninfo(admin, dbname=name), "admin": admin, "db": name}
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from bot_harness import personal_message, serve
 from botframework.connector.auth import PasswordServiceClientCredentialFactory
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -25,6 +24,7 @@ from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
+from tests.support.teams import personal_message, serve
 
 APP_ID = "00000000-test-app-id"
 ISSUER = "https://api.botframework.com"

@@ -6,12 +6,12 @@ import json
 import re
 
 import pytest
-from bot_harness import card_of, channel_message, personal_message, serve
 
 from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
+from tests.support.teams import card_of, channel_message, personal_message, serve
 
 
 @pytest.fixture

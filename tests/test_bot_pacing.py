@@ -7,10 +7,10 @@ import logging
 import threading
 
 import pytest
-from bot_harness import build_bundled
 
 from bot.decision.decide import decide
 from bot.teams.pacing import Decider, Typing
+from tests.support.knowledge import build_bundled
 
 
 @pytest.fixture(scope="module")

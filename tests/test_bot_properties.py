@@ -15,7 +15,6 @@ import threading
 
 import pytest
 from aiohttp import web
-from bot_harness import StubConnector, personal_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,8 @@ from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
+from tests.support.connector import StubConnector
+from tests.support.teams import personal_message
 
 
 class Served:

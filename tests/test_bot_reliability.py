@@ -13,13 +13,13 @@ import sys
 import time
 
 import pytest
-from bot_harness import card_of, personal_message, serve
 
 from bot.app import OUTBOX, ConfigurationError, create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 from conftest import REPO
+from tests.support.teams import card_of, personal_message, serve
 
 
 @pytest.fixture

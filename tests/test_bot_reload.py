@@ -8,13 +8,13 @@ import json
 import logging
 import shutil
 
-from bot_harness import StubConnector, personal_message, serve
-
 from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
 from indexer.build import DEFAULT_SOURCES, build
+from tests.support.connector import StubConnector
+from tests.support.teams import personal_message, serve
 
 
 def _build(folder):

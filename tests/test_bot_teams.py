@@ -12,7 +12,14 @@ from contextlib import closing
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from bot_harness import (
+
+from bot.app import create_app
+from bot.decision.decide import decide
+from bot.feedback.sqlite import SQLiteFeedbackStore
+from bot.index_holder import IndexHolder
+from bot.settings import Settings
+from conftest import wait_for
+from tests.support.teams import (
     CHANNEL,
     TEAM,
     actions_of,
@@ -26,13 +33,6 @@ from bot_harness import (
     serve,
     submit_action,
 )
-
-from bot.app import create_app
-from bot.decision.decide import decide
-from bot.feedback.sqlite import SQLiteFeedbackStore
-from bot.index_holder import IndexHolder
-from bot.settings import Settings
-from conftest import wait_for
 
 SITE = "https://ctopendata.github.io/open-data-handbook"
 

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_for
+from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
@@ -54,12 +54,6 @@ def test_dockerfile_shape():
     ignored = (REPO / ".dockerignore").read_text().split()
     for entry in (".git", ".venv", "var", "deploy/teams/node_modules"):
         assert entry in ignored
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def healthz(port: int) -> dict | None:

@@ -10,7 +10,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from bot_harness import personal_message, serve
 from botbuilder.core import CardFactory, MessageFactory, Middleware, TurnContext
 from botbuilder.schema import (
     Activity,
@@ -44,6 +43,7 @@ from bot.teams.connector import (
     CachingConnectorFactory,
 )
 from bot.teams.serializer import LeanSerializer
+from tests.support.teams import personal_message, serve
 
 SCOPE = "https://api.botframework.com"
 

@@ -7,8 +7,6 @@ Without one the PostgreSQL cases skip, and fail under CI=true (.ci/run starts a 
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 import subprocess
@@ -21,60 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback.store import ReportRow, TurnRecord
-from conftest import skip_or_fail
+from bot.feedback.store import ReportRow
+from tests.support.feedback import open_backend, turn
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-
-
-def _sqlite_class():
-    """The SQLite store class from bot/feedback_sqlite.py (written by the bot), or None."""
-    try:
-        module = importlib.import_module("bot.feedback.sqlite")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.feedback.sqlite":
-            raise
-        return None
-    candidates = [obj for _, obj in inspect.getmembers(module, inspect.isclass)
-                  if obj.__module__ == module.__name__ and hasattr(obj, "record_turn") and hasattr(obj, "report")]
-    assert candidates, "bot/feedback_sqlite.py defines no class with record_turn/report"
-    return candidates[0]
-
-
-def open_backend(spec: dict):
-    """Open a store from a JSON-able spec (also used by the writer subprocesses)."""
-    if spec["backend"] == "postgres":
-        from bot.feedback.postgres import PostgresFeedbackStore
-        return PostgresFeedbackStore(spec["url"])
-    cls = _sqlite_class()
-    return cls(spec["path"])
-
-
-def _admin_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def spec(request, tmp_path):
-    if request.param == "sqlite":
-        if _sqlite_class() is None:
-            pytest.skip("bot/feedback_sqlite.py does not exist yet")
-        yield {"backend": "sqlite", "path": str(tmp_path / "feedback.sqlite3")}
-        return
-    admin = _admin_url()
-    if not admin:
-        skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-    name = f"handbook_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {"backend": "postgres", "url": make_conninfo(admin, dbname=name), "admin": admin, "db": name}
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -82,12 +31,6 @@ def store(spec):
     s = open_backend(spec)
     yield s
     s.close()
-
-
-def turn(question: str, decision: str = "escalate", top_url: str | None = None, user: str | None = "u1",
-         kind: str = "channel") -> TurnRecord:
-    return TurnRecord(question=question, decision=decision, top_url=top_url, user_hash=user,
-                      conversation_type=kind)
 
 
 def by_question(rows: list[ReportRow]) -> dict[str, ReportRow]:
@@ -206,8 +149,7 @@ def test_concurrent_threads_lose_nothing(store):
 
 WRITER = r"""
 import json, os, sys, time
-sys.path.insert(0, {tests!r})
-from test_feedback_contract import open_backend, turn
+from tests.support.feedback import open_backend, turn
 spec, n, count, go = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 store = open_backend(spec)
 deadline = time.monotonic() + 60
@@ -235,7 +177,7 @@ def test_concurrent_processes_lose_nothing(spec, tmp_path):
     opened = open_backend(spec)  # create the schema before the race, as the first worker would
     opened.close()
     go = tmp_path / "go"
-    code = WRITER.format(tests=str(TESTS))
+    code = WRITER
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(spec), str(n), str(per_process), str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)

@@ -7,9 +7,9 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from test_feedback_contract import open_backend, spec, turn  # noqa: F401 - spec is a fixture
 
 from bot.feedback.store import TABLES
+from tests.support.feedback import open_backend, turn
 
 VOCABULARY = {table: sorted(columns) for table, columns in TABLES.items()}
 TURN_ID, VOTED_ID = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
@@ -72,12 +72,12 @@ def write_before(backend: dict) -> None:
         conn.execute(POSTGRES_BEFORE)
 
 
-def test_both_stores_use_one_vocabulary(spec):  # noqa: F811
+def test_both_stores_use_one_vocabulary(spec):
     open_backend(spec).close()
     assert columns(spec) == VOCABULARY
 
 
-def test_a_database_written_before_is_migrated_and_keeps_everything(spec):  # noqa: F811
+def test_a_database_written_before_is_migrated_and_keeps_everything(spec):
     write_before(spec)
     store = open_backend(spec)
     try:
@@ -104,7 +104,7 @@ def test_a_database_written_before_is_migrated_and_keeps_everything(spec):  # no
         again.close()
 
 
-def test_record_turns_is_all_or_nothing(spec):  # noqa: F811
+def test_record_turns_is_all_or_nothing(spec):
     store = open_backend(spec)
     try:
         first = turn("batch one")

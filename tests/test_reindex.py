@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,9 +21,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from conftest import SITE, require_shared, wait_for
+from tests.support.connector import StubConnector
+from tests.support.net import BackgroundServer, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 REINDEX = REPO / "deploy" / "reindex.py"
@@ -170,12 +170,6 @@ def test_swap_is_an_exchange_and_keeps_the_previous_index(tmp_path):
 
 # --- with the real bot running -------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http(method: str, url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method,
@@ -185,47 +179,6 @@ def http(method: str, url: str, body: dict | None = None, timeout: float = 10) -
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-class StubConnector:
-    """A loopback Bot Connector that records the replies the bot sends."""
-
-    def __init__(self):
-        self.replies: list[dict] = []
-        self.port = free_port()
-        self._ready = threading.Event()
-        self._loop = None
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        import asyncio
-
-        async def reply(request):
-            self.replies.append(await request.json())
-            return web.json_response({"id": f"r{len(self.replies)}"})
-
-        async def main():
-            app = web.Application()
-            app.router.add_post("/v3/conversations/{cid}/activities", reply)
-            app.router.add_post("/v3/conversations/{cid}/activities/{aid}", reply)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            self._stop = asyncio.Event()
-            self._ready.set()
-            await self._stop.wait()
-            await runner.cleanup()
-
-        self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(main())
-
-    def start(self):
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    def stop(self):
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 def message(n: int, service_url: str, text: str) -> dict:
@@ -299,8 +252,8 @@ def test_reindex_swaps_in_a_running_bot_without_failed_requests(tmp_path, handbo
     first = run_reindex("--sources", str(sources), "--index", str(live), "--gate", str(gate_2023))
     assert first.returncode == 0, first.stdout + first.stderr
 
-    connector = StubConnector()
-    connector.start()
+    stub = StubConnector()
+    connector = BackgroundServer(stub.app()).start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft") and k != "DATABASE_URL"}
@@ -314,23 +267,24 @@ def test_reindex_swaps_in_a_running_bot_without_failed_requests(tmp_path, handbo
         assert sha_2023 in health(base)["sources"]
 
         sha_2025 = publish(repo, new, "handbook 2025-07: pages moved into collections")
-        with Traffic(base, f"http://127.0.0.1:{connector.port}") as traffic:
+        with Traffic(base, connector.url) as traffic:
             time.sleep(1.0)
             # the default gate (deploy/gate.toml: dev.jsonl floors), with dev.jsonl wherever ../shared is
             second = run_reindex("--sources", str(sources), "--index", str(live), "--questions", str(dev))
             assert second.returncode == 0, second.stdout + second.stderr
             assert "gate passed" in second.stdout
             wait_for(lambda: sha_2025 in (health(base) or {}).get("sources", []), 30, "the bot to load the new index")
-            answered_before_swap = len(connector.replies)
-            wait_for(lambda: len(connector.replies) > answered_before_swap + 3, 30, "answers from the new index")
+            answered_before_swap = len(stub.sent)
+            wait_for(lambda: len(stub.sent) > answered_before_swap + 3, 30, "answers from the new index")
             time.sleep(0.5)
         print(f"requests during the swap: {traffic.ok} ok, {len(traffic.failures)} failed; "
-              f"{len(connector.replies)} replies")
+              f"{len(stub.sent)} replies")
         assert traffic.failures == [], traffic.failures[:5]
         assert traffic.ok >= 20
-        replies = json.dumps(connector.replies[answered_before_swap + 1:])
+        replies = json.dumps([s.activity for s in stub.sent[answered_before_swap + 1:]])
         assert "open_data_resources/data_retirement" in replies, "answers must come from the 2025-07 index"
-        assert "data-resources/data_retirement" in json.dumps(connector.replies[:3]), "and before it, from 2023-01"
+        assert "data-resources/data_retirement" in json.dumps([s.activity for s in stub.sent[:3]]), \
+            "and before it, from 2023-01"
         assert server.poll() is None, "the bot must not have restarted"
 
         degraded = sources_file(tmp_path / "degraded.toml", repo, include=["index.md", "getting_started.md"])

@@ -2,11 +2,12 @@
 
 from conftest import REPO, require_shared
 from indexer.evaluate import compare_methods, load_jsonl
+from tests.support.baselines import baselines
 
 
 def test_dev_set_floors_and_beats_bm25(handbook_index):
     gold = load_jsonl(require_shared("eval", "dev.jsonl"))
-    results = compare_methods(handbook_index, gold)
+    results = compare_methods(handbook_index, gold, baselines(handbook_index.sections))
     ours = results["this index"]
     assert ours["top1_exact"] >= 0.85, ours["misses"]
     assert ours["recall@3"] >= 0.95, ours["misses"]

@@ -16,7 +16,7 @@ from benchmarks.quality.metrics import format_rows, retrieval_metrics
 
 
 def baselines(sections) -> dict:
-    from indexer.evaluate import bm25_baseline, tfidf_baseline
+    from tests.support.baselines import bm25_baseline, tfidf_baseline
 
     out = {"TF-IDF baseline": tfidf_baseline(sections)}
     bm25 = bm25_baseline(sections)

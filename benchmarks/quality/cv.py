@@ -1,6 +1,6 @@
 """k-fold cross-validation of the shipped search on the train sets.
 
-Per fold: the eval knowledge base (2025-07 handbook + FAQ, as ``benchmarks/eval_kb.py``) is indexed with
+Per fold: the eval knowledge base (2025-07 handbook + FAQ, as ``tests/support/knowledge.py``) is indexed with
 the training folds' in-scope questions standing in for the DAPA team's approved example questions (or
 only ``knowledge/examples.toml``, or none), the reranker is fitted on the training folds, and every
 held-out question is searched exactly as ``Index.search`` does for the bot.

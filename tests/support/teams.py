@@ -1,19 +1,12 @@
-"""Helpers for the bot's scenario tests: a stub Bot Connector and Teams-shaped activities.
-
-The stub is a real aiohttp server on loopback that records what the bot POSTs to
-``/v3/conversations/{id}/activities[/{replyToId}]`` and answers like the Bot Connector; it can be told
-to fail the next requests (status + headers) to exercise retries.
-"""
+"""Teams-shaped activities (channel, group chat, personal chat, card actions, installs), readers for
+the cards the bot sends back (what ``tests.support.connector.StubConnector`` recorded), and ``serve``:
+a test client that waits until the replies a request queued were sent."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from dataclasses import dataclass, field
 
-from aiohttp import web
-
-from indexer.build import DEFAULT_SOURCES, build
+from tests.support.connector import Sent
 
 BOT_ID = "28:handbook-bot-app-id"
 BOT_NAME = "Handbook Bot"
@@ -21,65 +14,6 @@ TEAM = {"id": "19:team-guid@thread.tacv2", "name": "DAS Data Team"}
 CHANNEL = {"id": "19:open-data-channel@thread.tacv2", "name": "Open Data"}
 TENANT = {"id": "tenant-guid"}
 CARD = "application/vnd.microsoft.card.adaptive"
-
-
-def build_bundled(tmp_path_factory):
-    """(folder, Index) of the bundled knowledge/ (no ../shared needed)."""
-    tmp = tmp_path_factory.mktemp("bundled")
-    result = build(DEFAULT_SOURCES, tmp / "index", tmp / "cache")
-    assert result.ok, result.problems
-    return tmp / "index", result.index
-
-
-@dataclass
-class Sent:
-    conversation_id: str
-    reply_to_id: str | None
-    activity: dict
-    authorization: str | None
-
-
-@dataclass
-class StubConnector:
-    sent: list[Sent] = field(default_factory=list)
-    failures: list[tuple[int, dict]] = field(default_factory=list)   # (status, headers) answered first
-    attempts: int = 0
-    delay: float = 0.0   # seconds each POST is held before the answer (the activity is posted all the same)
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-    def app(self) -> web.Application:
-        ids = itertools.count(1)
-
-        async def activities(request: web.Request) -> web.Response:
-            self.attempts += 1
-            if self.failures:
-                status, headers = self.failures.pop(0)
-                return web.json_response({"error": {"code": "Throttled", "message": "try later"}},
-                                         status=status, headers=headers)
-            self.sent.append(Sent(request.match_info["conversation_id"], request.match_info.get("reply_to_id"),
-                                  await request.json(), request.headers.get("Authorization")))
-            if self.delay:   # posted; the answer comes late
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
-                try:
-                    await asyncio.sleep(self.delay)
-                finally:
-                    self.in_flight -= 1
-            return web.json_response({"id": f"bot-reply-{next(ids)}"})
-
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation_id}/activities", activities)
-        app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", activities)
-        return app
-
-    @property
-    def messages(self) -> list[Sent]:
-        return [s for s in self.sent if s.activity.get("type") == "message"]
-
-    @property
-    def typing(self) -> list[Sent]:
-        return [s for s in self.sent if s.activity.get("type") == "typing"]
 
 
 def card_of(sent: Sent) -> dict:
