@@ -14,7 +14,14 @@ from contextlib import closing
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from bot_harness import (
+
+from bot.app import create_app
+from bot.feedback.sqlite import SQLiteFeedbackStore
+from bot.feedback.store import hash_key, hash_user
+from bot.index_holder import IndexHolder
+from bot.settings import Mention, Settings, parse_mentions
+from conftest import wait_for
+from tests.support.teams import (
     BOT_ID,
     CHANNEL,
     TEAM,
@@ -26,13 +33,6 @@ from bot_harness import (
     serve,
     submit_action,
 )
-
-from bot.app import create_app
-from bot.feedback.sqlite import SQLiteFeedbackStore
-from bot.feedback.store import hash_key, hash_user
-from bot.index_holder import IndexHolder
-from bot.settings import Mention, Settings, parse_mentions
-from conftest import wait_for
 
 SITE = "https://ctopendata.github.io/open-data-handbook"
 ROLES = f"{SITE}/#open-data-roles"
