@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from bot.decision.intents import latin_share
+from indexer.text import content_terms
 from indexer.model import SearchResult
 
 FEATURES = (
@@ -30,6 +31,8 @@ FEATURES = (
     "matched_top", "matched_best3", "unknown",
     "log_terms", "log_chars", "asks", "latin_share",
     "pages_top3", "same_page_12", "hits_share", "typo_share",
+    "relevance_top", "relevance_margin", "score_vs_best", "specific_matched_top", "specific_matched_best3",
+    "ask_matched_top", "is_post",
 )
 MAX_LOG_TERMS = math.log1p(200)       # caps: beyond these a message is simply "very long"
 MAX_LOG_CHARS = math.log1p(5000)
@@ -59,7 +62,26 @@ def gather(result: SearchResult) -> Evidence:
     shares = [matched(h.section_terms) for h in hits[:MATCH_DEPTH]]
     pages = [h.section.page_url for h in hits[:MATCH_DEPTH]]
     question = query.text
+    relevance = [h.relevance for h in hits[:2] if getattr(h, "relevance", None) is not None]
+    if not relevance:   # an index without a reranker: the top score's share of the top five
+        relevance = [s / (sum(scores) or 1.0) for s in scores[:2]]
+    relevance += [0.0] * (2 - len(relevance))
+    specificity = getattr(query, "specificity", None) or {}
+    spec = {t: weights[t] * specificity.get(t, 0.5) for t in terms}
+    spec_total = sum(spec.values()) or 1.0
+    spec_shares = [sum(w for t, w in spec.items() if t in h.section_terms) / spec_total for h in hits[:MATCH_DEPTH]]
+    ask_text = getattr(query, "ask_text", question)
+    ask_terms = [t for t in dict.fromkeys(content_terms(ask_text)) if t in weights] or list(terms)
+    ask_total = sum(weights[t] for t in ask_terms) or 1.0
     values = {
+        "relevance_top": relevance[0],
+        "relevance_margin": relevance[0] - relevance[1],
+        "score_vs_best": top / max(scores) if max(scores) > 0 else 0.0,
+        "specific_matched_top": spec_shares[0] if spec_shares and terms else 0.0,
+        "specific_matched_best3": max(spec_shares) if spec_shares and terms else 0.0,
+        "ask_matched_top": (sum(weights[t] for t in ask_terms if t in hits[0].section_terms) / ask_total
+                            if hits and ask_terms else 0.0),
+        "is_post": 1.0 if getattr(query, "is_post", False) else 0.0,
         "top_score": top,
         "second_ratio": scores[1] / top if top > 0 else 0.0,
         "third_ratio": scores[2] / top if top > 0 else 0.0,
