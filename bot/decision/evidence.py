@@ -9,7 +9,10 @@ carry over to another handbook and survive edits.
 - coverage: how much of the question's weighted content (each stem weighted by its inverse document
   frequency over the sections, so "dataset" counts little and "choropleth" a lot) the best hit, and the
   best of the top three, contain; how much the handbook never uses at all;
-- agreement: whether the top hits sit on one page;
+- agreement: whether the top hits sit on one page; the reranker's relevance share of the top hit and its
+  margin over the second (``Hit.relevance``; without a reranker, the top score's share of the top five);
+- specificity: the same coverage with each term also weighted by its general-English specificity
+  (``Query.specificity``), and the coverage of a post's ask sentences alone (``Query.ask_text``);
 - shape: how long the question is (content terms, characters; logs, capped so a pasted 25,000-character
   post is not an extrapolation), whether it asks ("?"), how much of it is Latin script, typo fixes.
 
@@ -23,8 +26,8 @@ import math
 from dataclasses import dataclass
 
 from bot.decision.intents import latin_share
-from indexer.text import content_terms
 from indexer.model import SearchResult
+from indexer.text import content_terms
 
 FEATURES = (
     "top_score", "second_ratio", "third_ratio", "fifth_ratio",
