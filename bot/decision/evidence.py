@@ -14,7 +14,7 @@ carry over to another handbook and survive edits.
 - specificity: the same coverage with each term also weighted by its general-English specificity
   (``Query.specificity``), and the coverage of a post's ask sentences alone (``Query.ask_text``);
 - shape: how long the question is (content terms, characters; logs, capped so a pasted 25,000-character
-  post is not an extrapolation), whether it asks ("?"), how much of it is Latin script, typo fixes.
+  post is not an extrapolation), whether it asks ("?"), typo fixes.
 
 Every share is normalised by the question's own weight, so a 60-word channel post and a 4-word query
 land on the same scale.
@@ -25,14 +25,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.decision.intents import latin_share
 from indexer.model import SearchResult
 from indexer.text import content_terms
 
 FEATURES = (
     "top_score", "second_ratio", "third_ratio", "fifth_ratio",
     "matched_top", "matched_best3", "unknown",
-    "log_terms", "log_chars", "asks", "latin_share",
+    "log_terms", "log_chars", "asks",
     "pages_top3", "same_page_12", "hits_share", "typo_share",
     "relevance_top", "relevance_margin", "score_vs_best", "specific_matched_top", "specific_matched_best3",
     "ask_matched_top", "is_post",
@@ -73,8 +72,9 @@ def gather(result: SearchResult) -> Evidence:
     spec = {t: weights[t] * specificity.get(t, 0.5) for t in terms}
     spec_total = sum(spec.values()) or 1.0
     spec_shares = [sum(w for t, w in spec.items() if t in h.section_terms) / spec_total for h in hits[:MATCH_DEPTH]]
-    ask_text = getattr(query, "ask_text", question)
-    ask_terms = [t for t in dict.fromkeys(content_terms(ask_text)) if t in weights] or list(terms)
+    is_post = bool(getattr(query, "is_post", False))
+    ask_terms = [t for t in dict.fromkeys(content_terms(query.ask_text)) if t in weights] if is_post else []
+    ask_terms = ask_terms or list(terms)
     ask_total = sum(weights[t] for t in ask_terms) or 1.0
     values = {
         "relevance_top": relevance[0],
@@ -84,7 +84,7 @@ def gather(result: SearchResult) -> Evidence:
         "specific_matched_best3": max(spec_shares) if spec_shares and terms else 0.0,
         "ask_matched_top": (sum(weights[t] for t in ask_terms if t in hits[0].section_terms) / ask_total
                             if hits and ask_terms else 0.0),
-        "is_post": 1.0 if getattr(query, "is_post", False) else 0.0,
+        "is_post": 1.0 if is_post else 0.0,
         "top_score": top,
         "second_ratio": scores[1] / top if top > 0 else 0.0,
         "third_ratio": scores[2] / top if top > 0 else 0.0,
@@ -95,7 +95,6 @@ def gather(result: SearchResult) -> Evidence:
         "log_terms": min(math.log1p(len(terms)), MAX_LOG_TERMS),
         "log_chars": min(math.log1p(len(question)), MAX_LOG_CHARS),
         "asks": 1.0 if "?" in question else 0.0,
-        "latin_share": latin_share(question),
         "pages_top3": len(set(pages)) / MATCH_DEPTH if pages else 0.0,
         "same_page_12": 1.0 if len(pages) > 1 and pages[0] == pages[1] else 0.0,
         "hits_share": min(len(hits), 5) / 5,
