@@ -12,6 +12,9 @@
     probability: the hand-off model's P(the handbook answers with the first section), null without a search
     answers: the sections the reply shows, in order
     python -m bot report [--limit N] [--json]
+    python -m bot report --suggest [--limit N] [--json]        (question -> section) suggestions from the log
+    python -m bot report --approve ID [ID ...] | --reject ID [ID ...]
+        approved questions go to knowledge/examples.approved.toml; reviewed ones are never proposed again
 
 ``ask`` takes exactly the decision path of the Teams reply (``bot.decision.decide.decide``).
 """
@@ -105,6 +108,12 @@ def questions_from_args(words: list[str]) -> list[str]:
 def _cmd_report(args, settings: Settings) -> int:
     from bot.feedback import open_store
 
+    if args.suggest or args.approve or args.reject:
+        from bot.learning.cli import run_learning
+
+        return run_learning(args, settings, lambda: _load_index(Path(args.index or settings.index_dir),
+                                                                settings.sources_file))
+
     store = open_store(settings)
     try:
         rows = store.report(args.limit)
@@ -162,6 +171,14 @@ def parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="escalated or down-voted questions, most frequent first")
     report.add_argument("--limit", type=int, default=50)
     report.add_argument("--json", action="store_true")
+    learning = report.add_mutually_exclusive_group()
+    learning.add_argument("--suggest", action="store_true",
+                          help="(question -> section) pairs from 👍 votes and resolved hand-offs, for approval")
+    learning.add_argument("--approve", nargs="+", metavar="ID",
+                          help="write these suggestions to knowledge/examples.approved.toml")
+    learning.add_argument("--reject", nargs="+", metavar="ID", help="never propose these suggestions again")
+    report.add_argument("--index", help="index folder the suggestions' sections must be in (default: INDEX_DIR)")
+    report.add_argument("--knowledge", help="folder of examples.approved.toml (default: beside SOURCES_FILE)")
     return p
 
 
