@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-handbook test lint index ask eval train bench-index bench-load bench-faults bench-scale clean teams-schema teams-package icons reindex
+.PHONY: run run-handbook test lint index ask eval train bench-index bench-load bench-faults bench-scale bench-learning clean teams-schema teams-package icons reindex
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-faults: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(PY) -m benchmarks.bench_scale
+
+# Learning curve of approved example questions (README: Learning from use); reads ../shared/eval.
+bench-learning: $(STAMP)
+	$(PY) benchmarks/bench_learning.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

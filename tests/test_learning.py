@@ -193,10 +193,15 @@ def test_suggest_approve_reject_round_trip(settings, bundled_index, monkeypatch,
     try:
         ask(store, "Who decides which datasets are published?", b, "up")
         ask(store, "how can I fix a typo in a published dataset", b, "up")
+        ask(store, "who owns the published data", b, "up")
     finally:
         store.close()
-    assert [s["question"] for s in suggestions(settings, monkeypatch, capsys)] == [
-        "how can I fix a typo in a published dataset"]
+    found = suggestions(settings, monkeypatch, capsys)
+    assert sorted(s["question"] for s in found) == ["how can I fix a typo in a published dataset",
+                                                    "who owns the published data"]
+    code, _, _ = run_cli(settings, monkeypatch, capsys, "--approve", *[s["id"] for s in found])
+    assert code == 0                                             # two suggestions for one section: both kept
+    assert sorted(read_approved(approved_file)[b]) == sorted(s["question"] for s in found)
 
 
 def test_no_personal_data_in_suggestions_or_knowledge(settings, bundled_index, monkeypatch, capsys):

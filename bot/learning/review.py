@@ -99,7 +99,10 @@ def review(store: LearningStore, index, knowledge: Knowledge, ids: list[str], ve
         return [], unknown
     chosen = [current[i] for i in dict.fromkeys(ids)]
     if verdict == "approved":
-        add_approved(knowledge.approved, {s.url: s.phrasings for s in chosen})
+        additions: dict[str, list[str]] = {}
+        for s in chosen:
+            additions.setdefault(s.url, []).extend(s.phrasings)
+        add_approved(knowledge.approved, additions)
     for s in chosen:
         store.record_reviews(s.url, s.phrasings, verdict, reviewer)
     return chosen, []
