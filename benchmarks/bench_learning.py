@@ -47,9 +47,22 @@ from benchmarks.quality.metrics import retrieval_metrics  # noqa: E402
 DEPTH = 10
 
 
-def fit(sections, synonyms, examples: list[tuple[int, str]], rerank_model=None):
+def fit(sections, synonyms, examples: list[tuple[int, str]], rerank_model=None, expand: bool = False):
+    """The index with ``examples`` in its example-questions field; ``expand`` (an experiment): appended to
+    their section's text instead (document expansion), the team's examples staying in the field."""
+    from dataclasses import replace
+
     from indexer.index import Index
 
+    if expand:
+        team = {(r, t) for r, t in examples_of(sections, Path("/nonexistent"))}
+        extra: dict[int, list[str]] = {}
+        for row, text in examples:
+            if (row, text) not in team:
+                extra.setdefault(row, []).append(text)
+        sections = [replace(s, lines=s.lines + tuple(extra[i]), display=s.display + tuple(extra[i]))
+                    if i in extra else s for i, s in enumerate(sections)]
+        examples = sorted(team)
     return Index.fit(sections, synonyms, examples=examples, rerank_model=rerank_model)
 
 
@@ -121,7 +134,7 @@ def review_week(store_learning, index, knowledge, by_phrasing: dict[str, Questio
 
 
 def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, verbose: bool,
-        rerank: bool = True, oracle: bool = False) -> list[dict]:
+        rerank: bool = True, oracle: bool = False, expand: bool = False) -> list[dict]:
     """One row per (test week, weeks replayed). ``oracle``: approve every replayed in-scope question on its
     right section, whatever the bot answered and whoever voted (the most the examples field can give)."""
     from bot.feedback.sqlite import SQLiteFeedbackStore
@@ -149,7 +162,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
             if rerank:
                 model = fit_reranker(sections, synonyms, [q for q in everything if fold_of[q.id] != test], shared,
                                      seed)
-            index = fit(sections, synonyms, examples_of(sections, tmp), model)
+            index = fit(sections, synonyms, examples_of(sections, tmp), model, expand)
             for step in range(len(replayed) + 1):
                 approved = sum(len(v) for v in read_approved(knowledge.approved).values())
                 m = retrieval_metrics({q.id: [h.section.url for h in index.search(q.q, DEPTH).hits]
@@ -183,7 +196,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
                 rows.append(row)
                 if verbose:
                     print(json.dumps(row), file=sys.stderr)
-                index = fit(sections, synonyms, examples_of(sections, tmp), model)
+                index = fit(sections, synonyms, examples_of(sections, tmp), model, expand)
             store.close()
             learning.close()
     return rows
@@ -236,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-rerank", action="store_true", help="first-stage retrieval only")
     p.add_argument("--oracle", action="store_true",
                    help="approve every replayed question on its right section (upper bound of the examples field)")
+    p.add_argument("--expand", action="store_true",
+                   help="experiment: approved questions appended to their section's text, not the examples field")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -251,11 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     start = time.perf_counter()
     rows = run(shared, args.k, args.seed, args.vote_rate, args.resolve_rate, args.verbose, not args.no_rerank,
-               args.oracle)
+               args.oracle, args.expand)
     summary = summarise(rows, args.k)
     how = "every replayed question approved (oracle)" if args.oracle else (
         f"vote rate {args.vote_rate}, resolve rate {args.resolve_rate}")
     stage = "first stage only" if args.no_rerank else "reranker fitted on the replayed weeks"
+    stage += "; approved questions expand their section's text" if args.expand else ""
     print(f"Learning curve, {args.k}-fold CV (weeks = folds; {how}; {stage}; "
           f"{time.perf_counter() - start:.0f} s)")
     print("| weeks replayed | approved questions (mean) | top-1 exact | top-1 page | recall@3 | MRR@10 |")
