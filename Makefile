@@ -52,7 +52,7 @@ bench-scale: $(STAMP)
 
 # Learning curve of approved example questions (README: Learning from use); reads ../shared/eval.
 bench-learning: $(STAMP)
-	$(PY) benchmarks/bench_learning.py
+	$(PY) -m benchmarks.bench_learning
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,4 +1,5 @@
-"""``make bench-learning``: does approving the suggestions of ``report --suggest`` make later answers better?
+"""``make bench-learning`` (``python -m benchmarks.bench_learning``): do approved suggestions make later
+answers better?
 
 A question log is replayed from the training questions of ``../shared/eval`` (train + train_posts, in
 scope), cross-validated so that no question is ever evaluated by an index that holds it as an example:
@@ -36,13 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:   # `python benchmarks/bench_learning.py` as well as `-m benchmarks.bench_learning`
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.quality.cv import DEFAULT_K, DEFAULT_SEED, SITE, kb_sections  # noqa: E402
-from benchmarks.quality.data import Question, assign_folds, gold_sections, load_questions, shared_dir  # noqa: E402
-from benchmarks.quality.metrics import retrieval_metrics  # noqa: E402
+from benchmarks.quality.cv import DEFAULT_K, DEFAULT_SEED, SITE, kb_sections
+from benchmarks.quality.data import REPO, Question, assign_folds, gold_sections, load_questions, shared_dir
+from benchmarks.quality.metrics import retrieval_metrics
 
 DEPTH = 10
 
