@@ -25,16 +25,15 @@ import asyncio
 import logging
 
 from aiohttp import web
-from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
 from bot.index_holder import IndexHolder
 from bot.replies import Replies
 from bot.settings import Settings
 from bot.teams.adapter import QueuedCloudAdapter, turn_error_handler
-from bot.teams.connector import CachingBotFrameworkAuthentication
+from bot.teams.connector import bot_framework_authentication
 from bot.teams.handler import HandbookBot
 from bot.teams.inbound import Problem, invoke_http, parse_activity, read_body
-from bot.teams.openid import KeyCachePolicy, install_key_cache
+from bot.teams.openid import KeyCachePolicy, channel_metadata_url, install_key_cache
 from bot.teams.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -100,8 +99,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
 
         store = open_store(settings)
     holder = holder or IndexHolder(settings.index_dir, sources=settings.sources_file)
-    auth = CachingBotFrameworkAuthentication(   # connector clients kept per service URL (bot/fast_connector.py)
-        ConfigurationBotFrameworkAuthentication(settings, credentials_factory=credentials_factory))
+    auth = bot_framework_authentication(settings, credentials_factory)   # clients kept per service URL
     outbox = Outbox(retries=settings.send_retries, base=settings.retry_base_seconds, cap=settings.retry_max_seconds,
                     attempt_timeout=settings.send_timeout_seconds, max_in_flight=settings.max_sends_in_flight,
                     max_pending=settings.max_sends_outstanding)
@@ -122,7 +120,7 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
         if watch and settings.reload_seconds > 0:
             tasks.append(asyncio.create_task(holder.watch(settings.reload_seconds)))
         if keys is not None:   # the first real request should find the signing keys cached
-            keys.get(_metadata_url(settings)).prefetch()
+            keys.get(channel_metadata_url(settings.sdk)).prefetch()
         yield
         for task in tasks:
             task.cancel()
@@ -142,13 +140,6 @@ async def _load(holder: IndexHolder, build_if_missing: bool) -> None:
         await asyncio.to_thread(holder.load_initial, build_if_missing)
     except Exception:
         log.exception("could not load the index; /healthz stays 503 until a valid index appears")
-
-
-def _metadata_url(settings: Settings) -> str:
-    from botframework.connector.auth import AuthenticationConstants
-
-    return (settings.sdk.get("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")
-            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)
 
 
 def server_options(settings: Settings) -> dict:

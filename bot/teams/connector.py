@@ -33,6 +33,7 @@ import time
 from collections import OrderedDict
 
 import aiohttp
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
@@ -302,3 +303,11 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):
     async def close(self) -> None:
         self._token_clients.clear()
         await self.cache.close()
+
+
+def bot_framework_authentication(configuration, credentials_factory=None) -> CachingBotFrameworkAuthentication:
+    """The SDK's ``ConfigurationBotFrameworkAuthentication`` for ``configuration`` (the bot's Settings, which
+    carry the attribute names the SDK reads), with connector clients kept per service URL.
+    ``credentials_factory`` (a ServiceClientCredentialsFactory) replaces the app-id/password one."""
+    return CachingBotFrameworkAuthentication(
+        ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=credentials_factory))

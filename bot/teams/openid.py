@@ -174,6 +174,15 @@ _installed: _KeyRegistry | None = None
 _install_lock = threading.Lock()
 
 
+def channel_metadata_url(sdk_configuration: dict) -> str:
+    """The OpenID metadata URL of Bot Framework channel tokens (``TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL``
+    when configured, else the SDK's)."""
+    from botframework.connector.auth import AuthenticationConstants
+
+    return (sdk_configuration.get("TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL")
+            or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL)
+
+
 def install_key_cache(policy: KeyCachePolicy | None = None) -> _KeyRegistry:
     """Route the SDK's token validation through ``OpenIdKeys`` (once per process; later calls with another
     policy apply it to URLs first seen afterwards). Returns the registry (URL -> ``OpenIdKeys``)."""
