@@ -44,9 +44,6 @@ class ChangeReport:
                 out.append(f"  … and {len(items) - limit} more {label.split()[0]}s {label.split()[1]}")
         return out
 
-    def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
-
 
 def _label(s: Section) -> str:
     return f"{s.url}  ({' › '.join(s.breadcrumb)})"

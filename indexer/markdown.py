@@ -65,12 +65,6 @@ class Block:
     bold: bool = False
 
 
-@dataclass
-class Document:
-    front_matter: dict
-    blocks: list[Block]
-
-
 def decode_page(data: bytes, name: str) -> str:
     """Bytes of a file -> text with mojibake repaired. Raises SourceError for binary or non-UTF-8."""
     if b"\x00" in data[:8192]:
@@ -387,10 +381,3 @@ def _apply_block_ial(blocks: list[Block], ial: str) -> None:
     match = re.search(r"#([\w:.-]+)", ial)
     if match and blocks and blocks[-1].kind == "heading" and blocks[-1].explicit_id is None:
         blocks[-1].explicit_id = match.group(1)
-
-
-def parse_page(data: bytes, name: str, resolve_link: LinkResolver | None = None) -> Document:
-    """Bytes of a Markdown file -> Document. Raises SourceError with the file's name on bad input."""
-    text = decode_page(data, name)
-    front, body = split_front_matter(text, name)
-    return Document(front, parse_markdown(body, resolve_link))

@@ -1,7 +1,7 @@
 """Text analysis shared by indexing and querying: tokens, stop words, stems, synonyms.
 
-``analyze(text)`` is the analyzer handed to scikit-learn's vectorizers, so a question and a page
-go through exactly the same steps.
+``Analyzer(synonyms)`` is the analyzer handed to scikit-learn's vectorizers (text -> terms), so a
+question and a page go through exactly the same steps.
 """
 
 from __future__ import annotations

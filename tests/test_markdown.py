@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import pytest
 
 from conftest import require_shared
 from indexer.errors import SourceError
-from indexer.markdown import decode_page, parse_markdown, parse_page, split_front_matter
+from indexer.markdown import decode_page, parse_markdown, split_front_matter
+
+
+class Page(NamedTuple):
+    front_matter: dict
+    blocks: list
+
+
+def parse_page(data: bytes, name: str) -> Page:
+    """Bytes of a Markdown file -> front matter and blocks, the steps indexer/sections.py takes."""
+    front, body = split_front_matter(decode_page(data, name), name)
+    return Page(front, parse_markdown(body))
 
 
 def _texts(markdown: str, resolve=None) -> list[str]:
