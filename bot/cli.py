@@ -11,7 +11,7 @@
     escalate: the reply offers the hand-off to DAPA (unsure or handoff)
     probability: the hand-off model's P(the handbook answers with the first section), null without a search
     answers: the sections the reply shows, in order
-    python -m bot report [--limit N] [--json]
+    python -m bot report [--limit N] [--json [--summary]] [--html FILE] [--weeks N]
     python -m bot report --suggest [--limit N] [--json]        (question -> section) suggestions from the log
     python -m bot report --approve ID [ID ...] | --reject ID [ID ...]
         approved questions go to knowledge/examples.approved.toml; reviewed ones are never proposed again
@@ -117,8 +117,24 @@ def _cmd_report(args, settings: Settings) -> int:
     store = open_store(settings)
     try:
         rows = store.report(args.limit)
+        activity = store.activity() if args.html or args.summary else []
     finally:
         store.close()
+    if args.html or args.summary:
+        from bot.feedback.report import summary
+        from indexer.index import read_meta
+
+        data = summary(activity, rows, read_meta(Path(args.index or settings.index_dir)), weeks=args.weeks)
+        if args.html:
+            from bot.feedback.report_html import render
+
+            Path(args.html).write_text(render(data), encoding="utf-8")
+            print(f"wrote {args.html}: {data['totals']['questions']} questions, {len(rows)} unanswered, "
+                  f"{len(data['sections_voted_down'])} sections voted down",
+                  file=sys.stderr if args.summary else sys.stdout)
+        if args.summary:
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
     if args.json:
         for r in rows:
             print(json.dumps(r.__dict__, ensure_ascii=False))
@@ -169,15 +185,21 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--batch", metavar="FILE.jsonl", help='{"id","q"} lines in ("-" = stdin); JSON lines out')
     report = sub.add_parser("report", help="escalated or down-voted questions, most frequent first")
-    report.add_argument("--limit", type=int, default=50)
-    report.add_argument("--json", action="store_true")
+    report.add_argument("--limit", type=int, default=50, help="questions listed (default 50)")
+    report.add_argument("--json", action="store_true", help="one JSON line per question")
+    report.add_argument("--summary", action="store_true",
+                        help="with --json: the whole report as one JSON object (what --html shows)")
+    report.add_argument("--html", metavar="FILE", help="write the report as one self-contained web page: questions "
+                        "per week by reply, votes, unanswered questions, sections voted down, the index")
+    report.add_argument("--weeks", type=int, default=12, help="weeks in the charts (default 12)")
     learning = report.add_mutually_exclusive_group()
     learning.add_argument("--suggest", action="store_true",
                           help="(question -> section) pairs from 👍 votes and resolved hand-offs, for approval")
     learning.add_argument("--approve", nargs="+", metavar="ID",
                           help="write these suggestions to knowledge/examples.approved.toml")
     learning.add_argument("--reject", nargs="+", metavar="ID", help="never propose these suggestions again")
-    report.add_argument("--index", help="index folder the suggestions' sections must be in (default: INDEX_DIR)")
+    report.add_argument("--index", help="index folder the suggestions' sections must be in, and whose build the "
+                        "--html/--summary report names (default: INDEX_DIR)")
     report.add_argument("--knowledge", help="folder of examples.approved.toml (default: beside SOURCES_FILE)")
     return p
 

@@ -269,3 +269,20 @@ def test_hand_off_resolution_records_who_and_when_once(store):
     stored = store.handoff("h-1")
     assert (stored["turn_id"], stored["reason"], stored["resolved_by"]) == (tid, "asked for a person", "resolver-hash")
     assert store.resolve_handoff("h-unknown", "r")[1] is True   # a card whose record was lost still resolves
+
+
+def test_activity_lists_every_turn_with_its_votes_oldest_first(store):
+    """What the DAPA report (`bot report --html`) reads: the same from every store."""
+    first = store.record_turn(turn("how do I retire a dataset", "answer", "https://example.gov/h/retire#how"))
+    store.record_turn(turn("what is the budget of OPM", "handoff"))
+    third = store.record_turn(turn("metadata fields", "unsure", "https://example.gov/h/metadata"))
+    assert store.record_vote(first, "up", "u1") and store.record_vote(first, "up", "u2")
+    assert store.record_vote(first, "down", "u3") and store.record_vote(third, "down", "u1")
+    rows = store.activity()
+    assert [(r.decision, r.top_url, r.up, r.down) for r in rows] == [
+        ("answer", "https://example.gov/h/retire#how", 2, 1), ("handoff", None, 0, 0),
+        ("unsure", "https://example.gov/h/metadata", 0, 1)]
+    for r in rows:
+        moment = datetime.fromisoformat(r.asked_at)
+        assert moment.utcoffset().total_seconds() == 0
+        assert abs((datetime.now(timezone.utc) - moment).total_seconds()) < 600

@@ -18,11 +18,13 @@ from datetime import timezone
 import psycopg
 
 from bot.feedback.store import (
+    ACTIVITY_SQL,
     ESCALATED_DECISIONS,
     HANDOFF_COLUMNS,
     REPORT_REASONS,
     TURN_COLUMNS,
     VOTES,
+    Activity,
     ReportRow,
     TurnRecord,
     cut_reason,
@@ -250,6 +252,10 @@ class PostgresFeedbackStore:
                           last_seen=last.astimezone(timezone.utc).isoformat(timespec="seconds"),
                           top_url=url, reasons=tuple(reasons.get(q, [])[:REPORT_REASONS]))
                 for q, n, esc, down, last, url in rows]
+
+    def activity(self) -> list[Activity]:
+        rows = self._run(lambda c: c.execute(ACTIVITY_SQL).fetchall())
+        return [Activity(_iso(at), kind, url, int(up), int(down)) for at, kind, url, up, down in rows]
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""

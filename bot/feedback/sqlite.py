@@ -19,11 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.feedback.store import (
+    ACTIVITY_SQL,
     ESCALATED_DECISIONS,
     HANDOFF_COLUMNS,
     REPORT_REASONS,
     TURN_COLUMNS,
     VOTES,
+    Activity,
     ReportRow,
     TurnRecord,
     cut_reason,
@@ -268,6 +270,10 @@ class SQLiteFeedbackStore:
                 reasons.setdefault(norm, []).append(reason)
         return [ReportRow(q, n, int(esc or 0), int(down or 0), last, top, tuple(reasons.get(q, [])[:REPORT_REASONS]))
                 for q, n, esc, down, last, top in rows]
+
+    def activity(self) -> list[Activity]:
+        rows = self._db().execute(ACTIVITY_SQL).fetchall()
+        return [Activity(at, kind, url, int(up), int(down)) for at, kind, url, up, down in rows]
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn with its votes (for tests and support), or None."""

@@ -33,6 +33,17 @@ class TurnRecord:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """One stored turn as the report reads it."""
+
+    asked_at: str              # ISO 8601 UTC
+    decision: str              # the stored kind
+    top_url: str | None
+    up: int = 0                # 👍 votes on the turn
+    down: int = 0              # 👎 votes on the turn
+
+
+@dataclass(frozen=True)
 class ReportRow:
     question: str              # normalised question text (case/space folded)
     count: int                 # times asked and escalated or voted down
@@ -71,6 +82,10 @@ class FeedbackStore(Protocol):
 
     def report(self, limit: int = 50) -> list[ReportRow]:
         """Escalated or down-voted questions, most frequent first."""
+
+    def activity(self) -> list[Activity]:
+        """Every stored turn as the DAPA report reads it (when, kind, top section, 👍/👎 counts), oldest
+        first (``bot.feedback.report``)."""
 
     def turn(self, turn_id: str) -> dict | None:
         """One stored turn (``TURN_COLUMNS`` keys, ``asked_at`` as ISO 8601 UTC) with ``votes``
@@ -122,3 +137,13 @@ def hash_key(value: str | None, salt: str) -> str | None:
 
 def cut_reason(reason: str | None) -> str | None:
     return reason[:MAX_REASON_CHARS] if reason else None
+
+
+# Every turn with its vote counts, oldest first: the same SQL on SQLite and PostgreSQL.
+ACTIVITY_SQL = f"""
+SELECT t.asked_at, t.decision, t.top_url,
+       COUNT(CASE WHEN v.vote = 'up' THEN 1 END), COUNT(CASE WHEN v.vote = 'down' THEN 1 END)
+FROM {TURNS} t LEFT JOIN {VOTES_TABLE} v ON v.turn_id = t.id
+GROUP BY t.id, t.asked_at, t.decision, t.top_url
+ORDER BY t.asked_at, t.id
+"""
