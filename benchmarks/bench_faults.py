@@ -30,6 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -768,33 +769,82 @@ async def salt_cases(b: Bench) -> None:
     server.stop()
 
 
-async def durability_cases(b: Bench, kills: int = 5, per_kill: int = 300) -> None:
-    url = b.connector.url
-    lost_total = sent_total = 0
+class LockHog:
+    """Another writer on the same SQLite file: holds its write lock ``hold`` s out of every ``period`` s (a
+    busy second worker, a backup, a long report), so the bot's commits wait and any reply that does not wait
+    for its commit would reach the user before its row exists."""
+
+    def __init__(self, db: Path, hold: float = 0.5, period: float = 0.6) -> None:
+        self.db, self.hold, self.period = db, hold, period
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        try:
+            while not self.stop.is_set():
+                conn.execute("BEGIN IMMEDIATE")
+                time.sleep(self.hold)
+                conn.execute("COMMIT")
+                time.sleep(self.period - self.hold)
+        finally:
+            conn.close()
+
+
+async def _load_until_killed(b: Bench, server: Server, users: int, seconds: float) -> int:
+    """``users`` closed-loop users ask until ``seconds`` have passed, then the server gets SIGKILL while they
+    are still asking. Returns the number of requests sent."""
+    url, sent = b.connector.url, 0
+    stop = asyncio.Event()
+
+    async def user(session) -> None:
+        nonlocal sent
+        while not stop.is_set():
+            sent += 1
+            await post(session, server, activity(url, "how do I retire a dataset"), timeout=5)
+
+    async with aiohttp.ClientSession() as session:
+        tasks = [asyncio.create_task(user(session)) for _ in range(users)]
+        await asyncio.sleep(seconds)
+        server.proc.send_signal(signal.SIGKILL)   # mid-stream: replies are arriving at the connector right now
+        server.proc.wait()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return sent
+
+
+async def durability_cases(b: Bench, kills: int = 5) -> None:
+    # kill -9 in the middle of traffic: every turn whose answer reached the connector must be stored.
+    lost_total = answered_total = 0
     for _ in range(kills):
         env = b.env()
         db = Path(env["FEEDBACK_DB"])
         server = await b.start(env)
         b.connector.reset()
-        async with aiohttp.ClientSession() as session:
-            bodies = [activity(url, "how do I retire a dataset") for _ in range(per_kill)]
-            await asyncio.gather(*(post(session, server, a) for a in bodies))
-            await wait_until(lambda: len(b.connector.delivered) >= per_kill, 30, step=0.01)
-            server.proc.send_signal(signal.SIGKILL)   # right after the last reply reached the connector
-            server.proc.wait()
-        turns = [_turn_id(body) for _, _, body in b.connector.delivered]
-        turns = [t for t in turns if t]
-        stored = _stored_turns(db)
-        lost_total += len(set(turns) - stored)
-        sent_total += len(turns)
-    b.row(f"durability: kill -9 right after the replies ({kills} kills x {per_kill})", "0 turn rows lost",
-          f"{lost_total} of {sent_total} answered turns lost", lost_total == 0 and sent_total > 0)
+        with LockHog(db):
+            await _load_until_killed(b, server, users=20, seconds=3)
+        turns = {t for t in (_turn_id(body) for _, _, body in b.connector.delivered) if t}
+        lost_total += len(turns - _stored_turns(db))
+        answered_total += len(turns)
+    b.row(f"durability: kill -9 mid-traffic, 20 users, store lock contended ({kills} kills)",
+          "0 answered turns missing from the store", f"{lost_total} of {answered_total} answered turns lost",
+          lost_total == 0 and answered_total > 0)
 
-    # Two workers share the store; each vote is cast the moment the answer arrives.
+    # Two workers share the store; each vote is cast the moment the answer arrives (new connection each
+    # time, so it may reach the other worker); then kill -9.
     env = b.env(WEB_WORKERS="2")
     db = Path(env["FEEDBACK_DB"])
     server = await b.start(env, cmd=[sys.executable, "deploy/serve.py"])
     b.connector.reset()
+    url = b.connector.url
     thanked = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         async def one() -> None:
@@ -802,25 +852,26 @@ async def durability_cases(b: Bench, kills: int = 5, per_kill: int = 300) -> Non
             body = activity(url, "how do I retire a dataset")
             conv = body["conversation"]["id"]
             await post(session, server, body)
-            if not await wait_until(lambda: b.connector.replies_to(conv), 20, step=0.005):
+            if not await wait_until(lambda: b.connector.replies_to(conv), 20, step=0.002):
                 return
             turn = _turn_id(b.connector.replies_to(conv)[0])
             value = {"action": "vote", "vote": "up", "turn": turn, "q": "x"}
-            vote = activity(url, None, conversation=conv, value=value)
-            await post(session, server, vote)
-            if await wait_until(lambda: len(b.connector.replies_to(conv)) >= 2, 20, step=0.005):
-                text = json.dumps(b.connector.replies_to(conv)[1])
-                thanked += "Thanks" in text or "thanks" in text
+            await post(session, server, activity(url, None, conversation=conv, value=value))
+            if await wait_until(lambda: len(b.connector.replies_to(conv)) >= 2, 20, step=0.002):
+                thanked += "Thanks for the feedback" in json.dumps(b.connector.replies_to(conv)[1])
 
-        for _ in range(4):
-            await asyncio.gather(*(one() for _ in range(50)))
-    server.proc.send_signal(signal.SIGKILL)
+        with LockHog(db):
+            for _ in range(4):
+                await asyncio.gather(*(one() for _ in range(50)))
+    workers = _children_of(server.proc.pid)
+    for pid in [server.proc.pid, *workers]:
+        os.kill(pid, signal.SIGKILL)
     server.proc.wait()
-    for child in _children_of(server.proc.pid):
-        os.kill(child, signal.SIGKILL)
-    votes = _count(db, "SELECT COUNT(*) FROM votes")
-    b.row("durability: 200 votes cast right after the answer, 2 workers, then kill -9", "every thanked vote stored",
-          f"{thanked} thanked, {votes} stored", thanked > 0 and votes >= thanked)
+    from bot.feedback.store import VOTES_TABLE
+
+    votes = _count(db, f"SELECT COUNT(*) FROM {VOTES_TABLE}")
+    b.row("durability: 200 votes right after the answer, 2 workers, store lock contended, then kill -9",
+          "every thanked vote stored", f"{thanked} thanked, {votes} stored", thanked > 0 and votes >= thanked)
 
 
 def _children_of(pid: int) -> list[int]:
@@ -846,9 +897,10 @@ def _turn_id(body: dict) -> str | None:
 
 
 def _stored_turns(db: Path) -> set[str]:
+    from bot.feedback.store import TURNS
+
     with sqlite3.connect(db) as conn:
-        table = "turns"
-        return {row[0] for row in conn.execute(f"SELECT id FROM {table}")}
+        return {row[0] for row in conn.execute(f"SELECT id FROM {TURNS}")}
 
 
 def _count(db: Path, sql: str) -> int:

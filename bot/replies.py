@@ -246,6 +246,10 @@ class Replies:
         text = "Thanks for the feedback!" if vote == "up" else "Thanks, noted."
         return Reply(text, None, text)
 
+    def vote_not_recorded(self) -> Reply:
+        text = "Sorry, I couldn't record that vote (I no longer have that answer). Please try again on a new answer."
+        return Reply(text, None, text)
+
     def turn_failed(self) -> str:
         """The message sent when a turn failed unexpectedly."""
         return ("Sorry, something went wrong on my side and I couldn't answer. Please try again in a moment, "

@@ -52,6 +52,7 @@ class Settings:
     send_timeout_seconds: float = 15.0   # CONNECTOR_TIMEOUT_SECONDS: a send with no answer by then is not retried
     max_sends_in_flight: int = 32      # CONNECTOR_MAX_IN_FLIGHT: concurrent sends to the Bot Connector
     max_sends_outstanding: int = 1000  # CONNECTOR_MAX_OUTSTANDING: queued + in flight; more is shed (logged)
+    feedback_commit_seconds: float = 2.0   # longest an answer waits for its turn row to be committed
     openid_timeout_seconds: float = 5.0   # OPENID_TIMEOUT_SECONDS: longest a request waits for signing keys
     typing_delay_seconds: float = 0.4  # TYPING_DELAY_SECONDS: show "typing" when an answer takes longer
     handoff_mentions: tuple = ()       # HANDOFF_MENTIONS: who a channel hand-off @mentions (bot/teams/handoff.py)

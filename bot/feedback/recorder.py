@@ -1,12 +1,13 @@
-"""Feedback writes off the reply path: one writer thread per process, in arrival order.
+"""Feedback writes: one writer thread per process, in arrival order, group-committed.
 
-``record_turn`` only queues the record (its id was made with the ``TurnRecord``), so the answer card is
-sent without waiting for the database; the thread writes whatever has queued up in one transaction
-(``FeedbackStore.record_turns``). Every other store call (votes, the sent-message ids, hand-offs)
-goes through the same queue, after the turns queued before it, so a vote on a turn this process just
-answered always finds it: ``call`` awaits the result, ``submit`` does not. ``close()`` writes
-what is still queued before returning (the app calls it at shutdown).
-A failed write is logged and never reaches the user.
+``commit_turn`` queues the record (its id was made with the ``TurnRecord``) and waits until the thread has
+committed it: the thread writes whatever has queued up in one transaction (``FeedbackStore.record_turns``)
+and then wakes every waiter of that batch at once, so under load one commit serves many turns. The bot
+sends the answer only after that, so a turn whose answer reached the user survives ``kill -9``, and a vote
+on it finds the row in any worker that shares the store (``record_turn`` queues without waiting). Every
+other store call (votes, the sent-message ids, hand-offs) goes through the same queue, after the turns
+queued before it: ``call`` awaits the result, ``submit`` does not. ``close()`` writes what is still queued
+before returning (the app calls it at shutdown). A failed write is logged and never reaches the user.
 """
 
 from __future__ import annotations
@@ -30,8 +31,16 @@ class Recorder:
         self._lock = threading.Lock()
 
     def record_turn(self, record: TurnRecord) -> str:
+        """Queue ``record`` without waiting for the commit."""
         self._put(record)
         return record.turn_id
+
+    async def commit_turn(self, record: TurnRecord) -> bool:
+        """Queue ``record`` and wait until it is committed; False when the write failed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._put((record, loop, future))
+        return await future
 
     async def record_vote(self, turn_id: str, vote: str, user_hash: str | None, reason: str | None = None) -> bool:
         return await self.call("record_vote", turn_id, vote, user_hash, reason)
@@ -68,9 +77,9 @@ class Recorder:
             batch = [self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get())
-            turns: list[TurnRecord] = []
+            turns: list = []   # TurnRecord, or (TurnRecord, loop, future) when someone waits for the commit
             for item in batch:
-                if isinstance(item, TurnRecord):
+                if isinstance(item, TurnRecord) or (isinstance(item, tuple) and isinstance(item[0], TurnRecord)):
                     turns.append(item)
                     continue
                 self._write_turns(turns)
@@ -80,13 +89,25 @@ class Recorder:
                 self._call(*item)
             self._write_turns(turns)
 
-    def _write_turns(self, turns: list[TurnRecord]) -> None:
+    def _write_turns(self, turns: list) -> None:
         if not turns:
             return
+        records = [t if isinstance(t, TurnRecord) else t[0] for t in turns]
         try:
-            self.store.record_turns(turns)
+            self.store.record_turns(records)
+            ok = True
         except Exception as exc:   # feedback must never cost the answer
             log.error("feedback store: could not record %d turn(s) (%s)", len(turns), type(exc).__name__)
+            ok = False
+        waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+        for item in turns:
+            if not isinstance(item, TurnRecord):
+                waiting.setdefault(item[1], []).append(item[2])
+        for loop, futures in waiting.items():   # one wake-up per event loop for the whole batch
+            try:
+                loop.call_soon_threadsafe(_settle_all, futures, ok)
+            except RuntimeError:   # the caller's loop is gone (shutdown)
+                pass
 
     def _call(self, method, args, loop, future) -> None:
         try:
@@ -110,3 +131,9 @@ def _settle(future: asyncio.Future, result, error) -> None:
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+def _settle_all(futures: list[asyncio.Future], result) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(result)

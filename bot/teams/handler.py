@@ -21,6 +21,7 @@ Logs carry no personal data: decision, conversation type, hashed user id, timing
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -86,7 +87,7 @@ class HandbookBot(TeamsActivityHandler):
         turn_id = None
         if not decision.kind.small_talk:
             user = self._user_hash(turn_context)
-            turn_id = self._record(decision, user, _conversation_type(turn_context.activity))
+            turn_id = await self._record(decision, user, _conversation_type(turn_context.activity))
             log.info("answered: decision=%s reason=%s conversation=%s user=%s top=%s truncated=%s in %.0f ms",
                      decision.kind, decision.reason, _conversation_type(turn_context.activity), user,
                      decision.best.section.url if decision.best else None, decision.truncated,
@@ -174,8 +175,11 @@ class HandbookBot(TeamsActivityHandler):
                 question = data.get("q") if isinstance(data.get("q"), str) else ""
                 decision = Decision(Kind.HANDOFF, clean_question(question)[0], reason=Reason.VOTED_DOWN)
                 await self._hand_off(turn_context, decision, data["turn"] if known else None)
-            else:
+            elif known:   # thanked only for a vote that is stored
                 await self._send(turn_context, self.replies.vote_thanks("up"))
+            else:
+                await self._send(turn_context, self.replies.vote_not_recorded())
+                return self.replies.vote_not_recorded().text
             return "Thanks for the feedback!"
         if action == NONE_OF_THESE and isinstance(data.get("turn"), str):
             user = self._user_hash(turn_context)
@@ -285,13 +289,20 @@ class HandbookBot(TeamsActivityHandler):
         user_id = (sender.aad_object_id or sender.id) if sender else None
         return hash_user(user_id, self.settings.user_hash_salt)
 
-    def _record(self, decision: Decision, user: str | None, conversation_type: str) -> str | None:
-        """Queue the turn for the feedback store (bot/recorder.py); its id goes on the vote buttons."""
+    async def _record(self, decision: Decision, user: str | None, conversation_type: str) -> str | None:
+        """Store the turn (bot/feedback/recorder.py, group commit) before its answer is sent; its id goes on
+        the vote buttons. A store slower than ``settings.feedback_commit_seconds`` does not hold the answer."""
         if self.recorder is None:
             return None
-        return self.recorder.record_turn(TurnRecord(
-            decision.question, decision.kind.value, decision.best.section.url if decision.best else None, user,
-            conversation_type))
+        top_url = decision.best.section.url if decision.best else None
+        record = TurnRecord(decision.question, decision.kind.value, top_url, user, conversation_type)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.recorder.commit_turn(record)),
+                                   self.settings.feedback_commit_seconds)
+        except asyncio.TimeoutError:
+            log.warning("feedback store: turn not committed within %.1f s; answering anyway",
+                        self.settings.feedback_commit_seconds)
+        return record.turn_id
 
     async def _vote(self, turn_id: str, vote: str, user: str | None, reason: str | None = None) -> bool:
         if self.recorder is None:
