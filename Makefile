@@ -33,9 +33,11 @@ index: $(STAMP)
 eval: $(STAMP)
 	$(PY) -m benchmarks.eval_handbook
 
-# Refit what is learned from ../shared/eval/train*.jsonl (by cross-validation) and store it as data:
-# the hand-off model and thresholds (bot/decision/params.json). Refit after any ranking change.
+# Refit what is learned from ../shared/eval/train*.jsonl and store it as data, in order: the reranker's
+# weights (indexer/rerank.json), then the hand-off model and thresholds (bot/decision/params.json), which
+# read the reranked results. Refit after any change to ranking, knowledge/examples.toml or the decision.
 train: $(STAMP)
+	$(PY) -m benchmarks.quality.train
 	$(PY) -m benchmarks.quality.handoff --write
 
 bench-index: $(STAMP)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from indexer.changes import ChangeReport, compare
 from indexer.errors import IndexerError, LiveIndexError, SourceError
+from indexer.examples import EXAMPLES_NAME, load_examples, resolve_examples
 from indexer.index import Index, load_sections, read_meta
 from indexer.model import Section
 from indexer.paths import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, DEFAULT_SYNONYMS
@@ -18,6 +19,7 @@ from indexer.swap import previous_of
 from indexer.text import Synonyms
 
 SYNONYMS_NAME = "synonyms.txt"
+DEFAULT_EXAMPLES = DEFAULT_SYNONYMS.parent / EXAMPLES_NAME
 
 
 @dataclass
@@ -113,7 +115,8 @@ def check_replaceable(out_dir: Path) -> None:
 
 def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFAULT_INDEX,
           cache_dir: str | Path = DEFAULT_CACHE, params: RankerParams | None = None,
-          synonyms_file: str | Path | None = None, force: bool = False, strict: bool = False) -> BuildResult:
+          synonyms_file: str | Path | None = None, force: bool = False, strict: bool = False,
+          examples_file: str | Path | None = None) -> BuildResult:
     """Build and save an index. When nothing could be indexed the previous index is left untouched;
     with ``strict``, also when any file or source could not be read (``problems``): nothing is written.
 
@@ -138,7 +141,12 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
         beside = sources_file.parent / SYNONYMS_NAME
         synonyms_file = beside if beside.is_file() else DEFAULT_SYNONYMS
     synonyms = Synonyms.load(synonyms_file)
-    index = Index.fit(sections, synonyms, params, meta={"sources": described})
+    if examples_file is None:
+        beside = sources_file.parent / EXAMPLES_NAME
+        examples_file = beside if beside.is_file() else DEFAULT_EXAMPLES
+    examples, example_problems = resolve_examples(sections, load_examples(examples_file))
+    problems.extend(example_problems)
+    index = Index.fit(sections, synonyms, params, meta={"sources": described}, examples=examples)
     changes = compare(load_sections(out_dir), sections)
     try:
         if not force:

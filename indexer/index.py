@@ -35,7 +35,9 @@ from indexer import state
 from indexer.errors import IndexLoadError
 from indexer.model import Hit, Query, SearchResult, Section
 from indexer.passages import Unit, best_passage, section_units
+from indexer.query import ParsedQuery, is_group, specificity
 from indexer.ranker import Ranker, RankerParams
+from indexer.rerank import candidate_features, load_model, logits
 from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
@@ -54,49 +56,77 @@ class Index:
 
     @classmethod
     def fit(cls, sections: list[Section], synonyms: Synonyms, params: RankerParams | None = None,
-            meta: dict | None = None) -> Index:
-        ranker = Ranker(synonyms, params).fit(sections)
+            meta: dict | None = None, examples: list[tuple[int, str]] = (),
+            rerank_model: dict | None | str = "default") -> Index:
+        """``examples``: (section row, example question) pairs (``indexer.examples``); ``rerank_model``: the
+        reranker's weights, "default" for ``indexer/rerank.json``, None for the first stage alone."""
+        if isinstance(rerank_model, str):
+            rerank_model = load_model()
+        ranker = Ranker(synonyms, params).fit(sections, examples, rerank_model)
         meta = dict(meta or {})
         meta.setdefault("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         meta["format"] = FORMAT
         meta["format_version"] = FORMAT_VERSION
         meta["sections"] = len(sections)
         meta["pages"] = len({s.page_url for s in sections})
+        meta["examples"] = len(examples)
         meta["params"] = ranker.describe()
+        meta["reranker"] = None if rerank_model is None else dict(rerank_model.get("fitted", {}))
         return cls(sections, ranker, meta)
 
     # -------------------------------------------------------------------------------- search
     def search(self, question: str, k: int = 5) -> SearchResult:
         """Top ``k`` sections for ``question``, best first, each with its best passage and content stems,
-        together with what was understood of the question (``SearchResult.query``)."""
+        together with what was understood of the question (``SearchResult.query``).
+
+        The first stage scores every section (``Ranker.first_stage``); the reranker orders its top
+        ``rerank_depth`` (``indexer.rerank``). ``Hit.score`` is the first-stage score of the section's
+        own text (the share of the question's weighted terms it matches, field-weighted, comparable
+        between questions; example questions rank a section but are not evidence that its text
+        answers); ``Hit.relevance`` is the reranker's share (softmax over the candidates): how sure it
+        is that this one, rather than another candidate, is the section that answers."""
         if not self.sections or not question.strip():
             return SearchResult(Query(question))
-        corrected, fixes = self.ranker.prepare(question)
-        query = self._understand(question, fixes)
-        scores = self.ranker.scores(question, corrected)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        terms = set(content_terms(corrected))
+        parsed, fixes = self.ranker.understand(question)
+        query = self._understand(question, fixes, parsed)
+        ranker = self.ranker
+        fields = ranker.field_scores(parsed)
+        first = ranker.first_stage(fields)
+        text_score = first - ranker.params.example_weight * fields["example"]
+        depth = min(max(k, ranker.params.rerank_depth), len(first))
+        cand = np.argpartition(-first, depth - 1)[:depth]
+        cand = cand[np.argsort(-first[cand], kind="stable")]
+        cand = cand[first[cand] > 0]
+        relevance = None
+        if ranker.rerank_model is not None and len(cand):
+            z = logits(ranker.rerank_model, candidate_features(ranker, parsed, fields, first, cand))
+            order = np.argsort(-z, kind="stable")
+            cand, z = cand[order], z[order]
+            relevance = np.exp(z - z[0])
+            relevance /= relevance.sum()
+        asked = parsed.ask_terms if query.is_post else parsed.terms
+        terms = {t for t in asked if not is_group(t)}
         idf = self._passage_idf()
         hits = []
-        for i in map(int, top):
-            if scores[i] <= 0:
-                break
+        for j, i in enumerate(map(int, cand[:k])):
             md, plain = best_passage(self._units(i), terms, idf)
-            hits.append(Hit(self.sections[i], float(scores[i]), md, plain, i, self._section_terms(i)))
+            hits.append(Hit(self.sections[i], float(text_score[i]), md, plain, i, self._section_terms(i),
+                            None if relevance is None else float(relevance[j])))
         return SearchResult(query, tuple(hits))
 
-    def _understand(self, question: str, fixes: dict[str, str]) -> Query:
-        """The question's content stems, which of them the indexed text knows, and their idf. A word the
-        typo corrector fixed with a near-identical spelling counts as its correction, so a typo is not
-        unknown; a real word the handbook lacks ("choropleth") stays unknown."""
+    def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:
+        """The question's content stems, which of them the indexed text knows, their idf and general-English
+        specificity, and the post's ask. A word the typo corrector fixed with a near-identical spelling
+        counts as its correction, so a typo is not unknown; a real word the handbook lacks ("choropleth")
+        stays unknown."""
         near = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
-        terms = tuple(dict.fromkeys(stem(near.get(w, w)) for w in words(question) if w not in STOP_WORDS))
+        terms = tuple(dict.fromkeys(stem(near.get(w, w)) for w in words(parsed.text) if w not in STOP_WORDS))
         body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
         idf, unseen = self._idf(), self._unseen_idf()
+        zipf = self.ranker.zipf
         return Query(question, terms, frozenset(t for t in terms if t in body or t in title),
-                     {t: idf.get(t, unseen) for t in terms}, dict(fixes))
+                     {t: idf.get(t, unseen) for t in terms}, dict(fixes), parsed.sentences, parsed.ask,
+                     {t: specificity(zipf.get(t, 0.0)) for t in terms})
 
     def _idf(self) -> dict[str, float]:
         """Smoothed inverse document frequency of each term over the sections' body text,

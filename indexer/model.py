@@ -63,6 +63,7 @@ class Hit:
     passage_text: str = ""
     position: int = -1                        # the section's row in the index
     section_terms: frozenset[str] = frozenset()
+    relevance: float | None = None            # the reranker's softmax share among the candidates
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +89,19 @@ class Query:
     known: frozenset[str] = frozenset()
     weights: Mapping[str, float] = field(default_factory=dict)
     corrections: Mapping[str, str] = field(default_factory=dict)
+    sentences: tuple[str, ...] = ()                        # the post's sentences, as searched
+    ask: tuple[int, ...] = ()                              # which of them are the ask (indices)
+    specificity: Mapping[str, float] = field(default_factory=dict)  # term -> general-English specificity [0, 1]
+
+    @property
+    def ask_text(self) -> str:
+        """The ask sentences of a post (the whole question when it is one sentence)."""
+        return " ".join(self.sentences[i] for i in self.ask) if self.ask else self.text
+
+    @property
+    def is_post(self) -> bool:
+        """Several sentences, of which only some are the ask."""
+        return 0 < len(self.ask) < len(self.sentences)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""The retrieval model: BM25-weighted TF-IDF over stems and synonym groups (scikit-learn
-vectorizers) in three fields — title (breadcrumb), body, and the best window of two sentences —
-with typo correction against the indexed vocabulary.
+"""The retrieval model, in two stages.
 
-Measured on the dev questions (see README): sentence windows, field weights and dropping bigrams
-each helped; an LSA (TruncatedSVD) component and word bigrams lowered top-1, so neither is used.
+1. **First stage** over every section: BM25-weighted term matching (scikit-learn's ``CountVectorizer``
+   for counting; stems, synonym groups) in four fields — title (breadcrumb), body, the best window of
+   two sentences, and the section's *example questions* (``knowledge/examples.toml``, matched question to
+   question) — plus a definition boost, with typo correction against the indexed vocabulary. Query terms
+   are weighted by their specificity and by whether they are in the post's ask (``indexer.query``).
+2. **Reranking** of the first stage's top ``rerank_depth`` sections by a linear model over generic
+   features (``indexer.rerank``): field scores of the whole post and of its ask, coverage of the
+   question's specific terms, heading overlap, example similarity, section length and level, page-level
+   aggregates, rank. Its weights are data (``indexer/rerank.json``, refitted by ``make train``).
 
-Shapes: ``n`` sections, ``V`` terms. ``scores(question)`` -> float array of shape (n,), each in
-[0, 1]: the share of the question's weighted terms a section matches, field-weighted.
+Shapes: ``n`` sections, ``V`` terms, ``E`` example questions. Field scores are (n,) float arrays in
+[0, 1]: the share of the question's weighted terms a section matches.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from indexer.definitions import Definitions
 from indexer.model import Section
+from indexer.query import ParsedQuery, understand, zipf_table
 from indexer.spelling import SpellingCorrector
-from indexer.text import Analyzer, Synonyms, sentences
+from indexer.text import Analyzer, Synonyms, sentences, words
 
 
 @dataclass
@@ -30,11 +36,16 @@ class RankerParams:
     passage_weight: float = 0.25
     passage_lines: int = 2
     definition_weight: float = 0.2
+    example_weight: float = 0.3
     k1: float = 1.0
     b_title: float = 0.3
     b_body: float = 0.5
     bigrams: bool = False
     typo_similarity: float = 0.55
+    specificity: float = 0.0      # exponent on general-English specificity in the first stage (0: all weigh 1)
+    ask_boost: float = 0.5        # an ask term weighs 1 + this in a post of several sentences
+    synonym_gap: int = 3          # words allowed inside a multi-word synonym in a question
+    rerank_depth: int = 30
 
 
 def title_field(section: Section) -> str:
@@ -59,11 +70,9 @@ def passage_windows(sections: list[Section], size: int) -> tuple[list[str], np.n
 
 
 class FieldIndex:
-    """BM25 term weights of one field: a CSC matrix (n x V) of saturated, length-normalised tf x idf.
+    """BM25 term weights of one field: a CSC matrix (rows x V) of saturated, length-normalised tf x idf.
 
-    Fitted state (plain data, stored in the index by ``indexer.state``): ``vocabulary`` term ->
-    column, ``idf`` (V,), ``matrix`` (n, V). scikit-learn's ``CountVectorizer`` counts terms in
-    ``fit`` only and is not kept.
+    Fitted state (plain data): ``vocabulary`` term -> column, ``idf`` (V,), ``matrix`` (rows, V).
     """
 
     def __init__(self, analyzer: Analyzer, k1: float, b: float):
@@ -82,8 +91,16 @@ class FieldIndex:
         return out
 
     def fit_transform_counts(self, texts: list[str]) -> sp.csr_matrix:
+        if not texts:
+            self.vocabulary, self.idf = {}, np.zeros(0)
+            self.matrix = sp.csc_matrix((0, 0))
+            return sp.csr_matrix((0, 0))
         vectorizer = CountVectorizer(analyzer=self.analyzer)
-        counts = vectorizer.fit_transform(texts).tocsr().astype(np.float64)
+        try:
+            counts = vectorizer.fit_transform(texts).tocsr().astype(np.float64)
+        except ValueError:  # no text has a single term
+            counts = sp.csr_matrix((len(texts), 0))
+            vectorizer.vocabulary_ = {}
         self.vocabulary = {str(t): int(c) for t, c in vectorizer.vocabulary_.items()}
         n = counts.shape[0]
         df = np.bincount(counts.indices, minlength=counts.shape[1])
@@ -95,24 +112,58 @@ class FieldIndex:
         row_norm = np.repeat(norm, np.diff(counts.indptr))
         weighted.data = counts.data * (self.k1 + 1) / (counts.data + row_norm)
         weighted = weighted @ sp.diags(self.idf)
-        self.matrix = weighted.tocsc()
+        self.matrix = sp.csc_matrix(weighted)
         return counts
 
-    def columns(self, terms: set[str]) -> np.ndarray:
+    def columns(self, terms) -> np.ndarray:
         vocab = self.vocabulary
         return np.fromiter((vocab[t] for t in terms if t in vocab), dtype=np.int64)
 
-    def scores(self, terms: set[str]) -> np.ndarray:
-        """Matched weight / the best possible for these query terms -> (n,) in [0, 1]."""
-        out = np.zeros(self.matrix.shape[0])
-        cols = self.columns(terms)
+    def _weighted(self, terms) -> tuple[np.ndarray, np.ndarray]:
+        """-> (columns, weights) of the known query terms; ``terms`` is a set (weight 1) or term -> weight."""
+        vocab = self.vocabulary
+        known = [t for t in terms if t in vocab]
+        cols = np.fromiter((vocab[t] for t in known), dtype=np.int64, count=len(known))
+        if isinstance(terms, dict):
+            weights = np.fromiter((terms[t] for t in known), dtype=np.float64, count=len(known))
+        else:
+            weights = np.ones(len(known))
+        return cols, weights
+
+    def postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All postings of ``cols`` at once -> (rows, BM25 weights, which of ``cols`` each came from), each
+        (P,): a few numpy calls however many terms, instead of a Python loop over columns."""
+        indptr = self.matrix.indptr
+        lo = indptr[cols]
+        lengths = indptr[cols + 1] - lo
+        total = int(lengths.sum())
+        if not total:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0), empty
+        offsets = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        return self.matrix.indices[offsets], self.matrix.data[offsets], np.repeat(np.arange(len(cols)), lengths)
+
+    def scores(self, terms) -> np.ndarray:
+        """Matched weight / the best possible for these query terms -> (rows,) in [0, 1]."""
+        cols, weights = self._weighted(terms)
+        n = self.matrix.shape[0]
         if not len(cols):
-            return out
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
-        for c in cols:
-            lo, hi = indptr[c], indptr[c + 1]
-            out[indices[lo:hi]] += data[lo:hi]
-        return out / ((self.k1 + 1) * self.idf[cols].sum())
+            return np.zeros(n)
+        rows, data, which = self.postings(cols)
+        total = (self.k1 + 1) * float(self.idf[cols] @ weights)
+        out = np.bincount(rows, data * weights[which], minlength=n)
+        return out / total if total > 0 else out
+
+    def coverage(self, terms) -> np.ndarray:
+        """Share of the query's idf x weight each row contains at all (no saturation) -> (rows,)."""
+        cols, weights = self._weighted(terms)
+        n = self.matrix.shape[0]
+        if not len(cols):
+            return np.zeros(n)
+        rows, _, which = self.postings(cols)
+        w = weights * self.idf[cols]
+        out = np.bincount(rows, w[which], minlength=n)
+        return out / w.sum() if w.sum() > 0 else out
 
 
 class Ranker:
@@ -124,9 +175,20 @@ class Ranker:
         self.title = FieldIndex(analyzer, p.k1, p.b_title)
         self.body = FieldIndex(analyzer, p.k1, p.b_body)
         self.passages = FieldIndex(analyzer, p.k1, p.b_body)
+        self.heading = FieldIndex(analyzer, p.k1, 0.0)
+        self.examples = FieldIndex(analyzer, p.k1, 0.3)
         self.passage_starts: np.ndarray | None = None
+        self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question
+        self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
+        self.example_totals = np.zeros(0)                  # (E,) BM25 weight of each example question
+        self.heading_total = np.zeros(0)                   # (n,) idf sum of each heading's terms
+        self.page_starts = np.zeros(0, dtype=np.int64)     # (P,) first row of each run of one page
+        self.page_of = np.zeros(0, dtype=np.int64)         # (n,) which run
+        self.static = np.zeros((0, 0))                     # (n, S) section features that do not depend on a question
+        self.zipf: dict[str, float] = {}                   # stem -> general-English Zipf frequency
         self.definitions = Definitions()
         self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
+        self.rerank_model: dict | None = None              # indexer.rerank weights (plain data)
 
     @property
     def vocabulary(self) -> dict[str, int]:
@@ -136,7 +198,12 @@ class Ranker:
     def n_sections(self) -> int:
         return self.body.matrix.shape[0] if self.body.matrix is not None else 0
 
-    def fit(self, sections: list[Section]) -> Ranker:
+    def fit(self, sections: list[Section], examples: list[tuple[int, str]] = (),
+            rerank_model: dict | None = None) -> Ranker:
+        """Fit on ``sections``; ``examples``: (section row, example question) pairs; ``rerank_model``:
+        the reranker's weights (``indexer.rerank.load_model()``), or None for the first stage alone."""
+        from indexer.rerank import static_features
+
         titles = [title_field(s) for s in sections]
         bodies = [body_field(s) for s in sections]
         self.title.fit_transform_counts(titles)
@@ -145,29 +212,143 @@ class Ranker:
             texts, owners = passage_windows(sections, self.params.passage_lines)
             self.passages.fit_transform_counts(texts)
             self.passage_starts = np.searchsorted(owners, np.arange(len(sections)))
+        self.heading.fit_transform_counts([s.heading for s in sections])
+        pattern = self.heading.matrix.copy()
+        pattern.data = np.ones_like(pattern.data)
+        self.heading_total = np.asarray((pattern @ sp.diags(self.heading.idf)).sum(axis=1)).ravel()
+        examples = sorted(examples)
+        self.examples.fit_transform_counts([t for _, t in examples])
+        self.example_owner = np.asarray([r for r, _ in examples], dtype=np.int64)
+        self.example_count = np.bincount(self.example_owner, minlength=len(sections)).astype(np.int64)
+        self.example_totals = np.asarray(self.examples.matrix.sum(axis=1)).ravel() if examples else np.zeros(0)
+        pages = [s.page_url for s in sections]
+        starts = [i for i in range(len(pages)) if i == 0 or pages[i] != pages[i - 1]]
+        self.page_starts = np.asarray(starts, dtype=np.int64)
+        self.page_of = np.searchsorted(self.page_starts, np.arange(len(sections)), side="right") - 1
+        self.static = static_features(sections, self.page_starts)
+        surface = {w for t in titles + bodies for w in words(t)}   # one pass, shared by both tables
+        self.zipf = zipf_table(surface | {w for _, t in examples for w in words(t)})
         self.definitions.fit(sections)
-        self.spelling.fit(titles + bodies)
+        self.spelling.fit_words(surface)
+        self.rerank_model = rerank_model
         return self
 
+    # ------------------------------------------------------------------------------- questions
     def prepare(self, question: str) -> tuple[str, dict[str, str]]:
         """-> (question with typo corrections appended, {typo: correction})."""
         return self.spelling.correct(question)
 
+    def understand(self, question: str) -> tuple[ParsedQuery, dict[str, str]]:
+        """-> (ParsedQuery of the question with its typos corrected in place, {typo: correction})."""
+        _, fixes = self.prepare(question)
+        text = question
+        if fixes:
+            text = " ".join(_fix_word(tok, fixes) for tok in question.split(" "))
+        p = self.params
+        return understand(text, self.analyzer, self.zipf, p.ask_boost, p.specificity, p.synonym_gap), fixes
+
     def query_terms(self, prepared: str) -> set[str]:
-        return set(self.analyzer(prepared))
+        return set(self.analyzer(prepared, self.params.synonym_gap))
+
+    # ------------------------------------------------------------------------------- scoring
+    def field_scores(self, query: ParsedQuery) -> dict[str, np.ndarray]:
+        """Every field's (n,) scores for the whole post (``title``, ``body``, ...) and for its ask
+        (``ask_title``, ...), and the definition boost."""
+        out = {}
+        n = self.n_sections
+        multi = len(query.ask) < len(query.sentences)
+        for prefix, terms in (("", query.terms), ("ask_", query.ask_terms)):
+            if prefix and not multi:
+                for name in ("title", "body", "passage", "example", "coverage", "heading", "specific"):
+                    out["ask_" + name] = out[name]
+                break
+            out[prefix + "title"] = self.title.scores(terms)
+            specific = query.ask_specific if prefix else query.specific
+            body, coverage, specific_coverage = self._body_scores(terms, specific)
+            out[prefix + "body"], out[prefix + "coverage"], out[prefix + "specific"] = body, coverage, specific_coverage
+            if self.passage_starts is not None:
+                out[prefix + "passage"] = np.maximum.reduceat(self.passages.scores(terms), self.passage_starts)
+            else:
+                out[prefix + "passage"] = np.zeros(n)
+            out[prefix + "example"] = self._example_scores(terms)
+            out[prefix + "heading"] = self._heading_overlap(terms)
+        defines = np.zeros(n)
+        if self.params.definition_weight > 0:
+            for i in query.ask or (0,):
+                sentence = query.sentences[i] if query.sentences else query.text
+                found = self.definitions.scores(sentence)
+                if found is not None:
+                    defines = np.maximum(defines, found)
+        out["definition"] = defines
+        return out
+
+    def _body_scores(self, terms: dict[str, float], specific: dict[str, float]):
+        """One pass over the body postings of the question's terms -> (BM25 share, coverage of the
+        weighted terms, coverage of the general-English-specific terms), each (n,)."""
+        body, n = self.body, self.n_sections
+        cols, weights = body._weighted(terms)
+        if not len(cols):
+            return np.zeros(n), np.zeros(n), np.zeros(n)
+        spec = np.fromiter((specific.get(t, 1.0) for t in terms if t in body.vocabulary), dtype=np.float64,
+                           count=len(cols))
+        rows, data, which = body.postings(cols)
+        idf = body.idf[cols]
+        best = (body.k1 + 1) * float(idf @ weights)
+        bm25 = np.bincount(rows, data * weights[which], minlength=n) / max(best, 1e-12)
+        cover_w, spec_w = weights * idf, spec * idf
+        cover = np.bincount(rows, cover_w[which], minlength=n) / max(float(cover_w.sum()), 1e-12)
+        specific_cover = np.bincount(rows, spec_w[which], minlength=n) / max(float(spec_w.sum()), 1e-12)
+        return bm25, cover, specific_cover
+
+    def _example_scores(self, terms) -> np.ndarray:
+        """Best example question of each section: the harmonic mean of the share of the question's
+        weighted terms it matches and the share of its own terms the question matches -> (n,)."""
+        out = np.zeros(self.n_sections)
+        ex = self.examples
+        if not len(self.example_owner):
+            return out
+        cols, weights = ex._weighted(terms)
+        if not len(cols):
+            return out
+        rows, data, which = ex.postings(cols)
+        e = len(self.example_owner)
+        total = (ex.k1 + 1) * float(ex.idf[cols] @ weights)
+        asked = np.bincount(rows, data * weights[which], minlength=e) / max(total, 1e-12)
+        got = np.bincount(rows, data, minlength=e)
+        matched = np.divide(got, self.example_totals, out=np.zeros(e), where=self.example_totals > 0)
+        sim = np.where(asked + matched > 0, 2 * asked * matched / np.maximum(asked + matched, 1e-12), 0.0)
+        np.maximum.at(out, self.example_owner, sim)
+        return out
+
+    def _heading_overlap(self, terms) -> np.ndarray:
+        """Share of each heading's idf that the question's terms cover -> (n,)."""
+        cols, _ = self.heading._weighted(terms)
+        n = self.n_sections
+        if not len(cols):
+            return np.zeros(n)
+        rows, _, which = self.heading.postings(cols)
+        out = np.bincount(rows, self.heading.idf[cols][which], minlength=n)
+        return np.divide(out, self.heading_total, out=np.zeros(n), where=self.heading_total > 0)
+
+    def first_stage(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        """Field-weighted first-stage score of every section -> (n,)."""
+        p = self.params
+        return (p.title_weight * fields["title"] + p.body_weight * fields["body"]
+                + p.passage_weight * fields["passage"] + p.definition_weight * fields["definition"]
+                + p.example_weight * fields["example"])
 
     def scores(self, question: str, prepared: str | None = None) -> np.ndarray:
-        """Score of every section for a question -> (n,) floats in [0, 1]."""
-        terms = self.query_terms(prepared if prepared is not None else self.prepare(question)[0])
-        p = self.params
-        total = p.title_weight * self.title.scores(terms) + p.body_weight * self.body.scores(terms)
-        if self.passage_starts is not None:
-            per_passage = self.passages.scores(terms)
-            total += p.passage_weight * np.maximum.reduceat(per_passage, self.passage_starts)
-        defines = self.definitions.scores(question) if p.definition_weight > 0 else None
-        if defines is not None:
-            total += p.definition_weight * defines
-        return total
+        """First-stage score of every section for a question -> (n,) floats."""
+        query, _ = self.understand(question)
+        return self.first_stage(self.field_scores(query))
 
     def describe(self) -> dict:
         return asdict(self.params)
+
+
+def _fix_word(token: str, fixes: dict[str, str]) -> str:
+    """A whitespace-separated token with its misspelt word replaced (punctuation kept)."""
+    found = words(token)
+    if len(found) == 1 and found[0] in fixes:
+        return token.lower().replace(found[0], fixes[found[0]])
+    return token

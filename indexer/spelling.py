@@ -24,10 +24,13 @@ class SpellingCorrector:
         self._matrix = None
 
     def fit(self, texts) -> SpellingCorrector:
-        vocab = sorted({w for t in texts for w in words(t)
-                        if w.isalpha() and len(w) >= self.min_length and w not in STOP_WORDS})
+        return self.fit_words({w for t in texts for w in words(t)})
+
+    def fit_words(self, surface: set[str]) -> SpellingCorrector:
+        """Fit on the set of word tokens (``indexer.text.words``) of the indexed texts."""
+        vocab = sorted(w for w in surface if w.isalpha() and len(w) >= self.min_length and w not in STOP_WORDS)
         self.vocabulary = vocab
-        self._known_stems = {stem(w) for t in texts for w in words(t)}
+        self._known_stems = {stem(w) for w in surface}
         if vocab:
             vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
             self._matrix = vectorizer.fit_transform(vocab).T.tocsr()

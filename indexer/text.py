@@ -104,15 +104,28 @@ class Synonyms:
                     groups.append(group)
         return cls(groups)
 
-    def tokens(self, stems: list[str]) -> list[str]:
-        """Group tokens for every phrase occurring in a sequence of (all, unfiltered) stems."""
+    def tokens(self, stems: list[str], gap: int = 0) -> list[str]:
+        """Group tokens for every phrase occurring in a sequence of (all, unfiltered) stems. With
+        ``gap`` > 0 the words of a phrase may be up to ``gap`` words apart ("take the old table down"
+        matches "take down"), in order."""
         found = []
         for i, s in enumerate(stems):
             for phrase, gid in self._phrases.get(s, ()):
-                if tuple(stems[i:i + len(phrase)]) == phrase:
+                if tuple(stems[i:i + len(phrase)]) == phrase or (gap and _spread_match(stems, i, phrase, gap)):
                     found.append(f"syn{gid}")
                     break
         return found
+
+
+def _spread_match(stems: list[str], start: int, phrase: tuple[str, ...], gap: int) -> bool:
+    """``phrase`` occurs from ``stems[start]`` on, each next word at most ``gap`` words after the last."""
+    at = start
+    for word in phrase[1:]:
+        window = stems[at + 1:at + 2 + gap]
+        if word not in window:
+            return False
+        at += 1 + window.index(word)
+    return True
 
 
 class Analyzer:
@@ -125,11 +138,11 @@ class Analyzer:
         self.synonyms = synonyms
         self.bigrams = bigrams
 
-    def __call__(self, text: str) -> list[str]:
+    def __call__(self, text: str, gap: int = 0) -> list[str]:
         all_stems = [stem(w) for w in words(text)]
         terms = content_terms(text)
         out = list(terms)
         if self.bigrams:
             out.extend(f"{a} {b}" for a, b in zip(terms, terms[1:]))
-        out.extend(self.synonyms.tokens(all_stems))
+        out.extend(self.synonyms.tokens(all_stems, gap))
         return out

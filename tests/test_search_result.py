@@ -25,8 +25,10 @@ def test_search_returns_hits_and_what_was_understood(bundled_index):
     # one idf: a term no section uses weighs the most, a common term the least
     assert query.weights["choropleth"] == pytest.approx(math.log(len(index.sections) + 1) + 1)
     assert query.weights["choropleth"] > query.weights["retir"] > query.weights["dataset"] > 1.0
-    scores = [h.score for h in result.hits]
-    assert scores == sorted(scores, reverse=True)
+    # hits come in the reranker's order; each carries its first-stage score and the reranker's share
+    shares = [h.relevance for h in result.hits]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-9
+    assert all(h.score >= 0 for h in result.hits)
 
 
 def test_each_hit_carries_its_sections_terms(bundled_index):

@@ -25,6 +25,22 @@ def baselines(sections) -> dict:
     return out
 
 
+def _params(overrides: list[str]):
+    from dataclasses import fields
+
+    from indexer.ranker import RankerParams
+
+    if not overrides:
+        return None
+    types = {f.name: f.type for f in fields(RankerParams)}
+    values = {}
+    for item in overrides:
+        name, _, value = item.partition("=")
+        kind = {"int": int, "float": float, "bool": lambda v: v.lower() in ("1", "true", "yes")}[str(types[name])]
+        values[name] = kind(value)
+    return RankerParams(**values)
+
+
 def _hits(result) -> list:
     return list(getattr(result, "hits", result))
 
@@ -38,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--misses", action="store_true", help="list the held-out questions whose top-1 is wrong")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a RankerParams field (ablations), e.g. --param ask_boost=0")
     args = p.parse_args(argv)
     shared = shared_dir()
     if not (shared / "eval" / "train.jsonl").exists() or not (shared / "handbook" / "2025-07").is_dir():
@@ -46,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     questions = load_questions(shared)
-    folds = cross_validate(shared, args.k, args.seed, examples=args.examples, rerank=not args.no_rerank)
+    params = _params(args.param)
+    folds = cross_validate(shared, args.k, args.seed, examples=args.examples, rerank=not args.no_rerank,
+                           params=params)
     ranked = {r.question.id: r.urls for r in held_out(folds)}
     rows, summary = [], {}
     label = f"this index, {args.k}-fold CV (examples={args.examples})"
@@ -67,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sections, synonyms = kb_sections(shared)
         index = fit_index(sections, synonyms, questions, shared, examples=args.examples, rerank=not args.no_rerank,
-                          seed=args.seed)
+                          seed=args.seed, params=params)
         m = retrieval_metrics({q.id: [h.section.url for h in _hits(index.search(q.q, 10))] for q in dev}, dev, shared)
         rows.append(("dev", f"fitted on all train (examples={args.examples})", m))
         summary["dev"] = {k: v for k, v in m.items() if k != "per_question"}

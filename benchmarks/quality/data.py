@@ -94,6 +94,19 @@ def assign_folds(questions: list[Question], k: int = 5, seed: int = 20261201) ->
 
 
 def gold_sections(sections, question: Question, shared: Path | None = None) -> list[int]:
+    """Rows of ``sections`` that exactly answer ``question`` (cached per question and section list)."""
+    key = (id(sections), len(sections), question.id, question.set)
+    found = _GOLD_CACHE.get(key)
+    if found is None or found[0] is not sections:
+        found = (sections, _gold_sections(sections, question, shared))
+        _GOLD_CACHE[key] = found
+    return found[1]
+
+
+_GOLD_CACHE: dict = {}
+
+
+def _gold_sections(sections, question: Question, shared: Path | None = None) -> list[int]:
     """Rows of ``sections`` that exactly answer ``question`` by score.py's rules (any target); the row for
     the primary target comes first (the page top when any link to the page is right)."""
     scorer = load_scorer(shared)

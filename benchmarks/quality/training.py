@@ -1,16 +1,106 @@
-"""Fit the shipped search on a set of training questions: the index of a knowledge base with example
-questions, and (later) its reranker. Used per fold by ``cv`` and on all train questions by ``make train``."""
+"""Fit the shipped search on a set of training questions: the index of a knowledge base with its example
+questions, and the reranker over its first stage. Used per fold by ``cv`` and on all train questions by
+``make train`` (``python -m benchmarks.quality.train``).
+
+The reranker is fitted on features exactly as the shipped search computes them. When training questions
+also stand in for example questions, a question's own features are computed by an index that does not
+hold it as an example (inner folds), as a new question would meet the shipped index.
+"""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from benchmarks.quality.data import Question
+import numpy as np
+
+from benchmarks.quality.data import REPO, Question, gold_sections
+
+DEFAULT_EXAMPLES_FILE = REPO / "knowledge" / "examples.toml"
+INNER_K = 4
+RERANK_C = 0.1          # inverse L2 strength of the listwise reranker (chosen by CV; see README)
+RERANK_METHOD = "listwise"
+
+
+def starter_examples(sections, path: Path = DEFAULT_EXAMPLES_FILE) -> list[tuple[int, str]]:
+    """(section row, example) pairs of the repository's own examples file."""
+    from indexer.examples import load_examples, resolve_examples
+
+    found, _ = resolve_examples(sections, load_examples(path))
+    return found
+
+
+def question_examples(sections, questions: list[Question], shared: Path | None = None) -> list[tuple[int, str]]:
+    """Training questions standing in for approved examples: each on the section of its primary gold target."""
+    out = []
+    for q in questions:
+        if q.in_scope:
+            rows = gold_sections(sections, q, shared)
+            if rows:
+                out.append((rows[0], q.q))
+    return out
+
+
+def candidate_rows(index, questions: list[Question], shared: Path | None = None, depth: int | None = None
+                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Reranker training data: per in-scope question with a right section among the first stage's top
+    ``depth``, (features (C, F), labels (C,))."""
+    from indexer.rerank import candidate_features
+
+    ranker = index.ranker
+    depth = depth or ranker.params.rerank_depth
+    xs, ys = [], []
+    for q in questions:
+        if not q.in_scope:
+            continue
+        right = set(gold_sections(index.sections, q, shared))
+        query, _ = ranker.understand(q.q)
+        fields = ranker.field_scores(query)
+        first = ranker.first_stage(fields)
+        d = min(depth, len(first))
+        cand = np.argpartition(-first, d - 1)[:d]
+        cand = cand[np.argsort(-first[cand], kind="stable")]
+        cand = cand[first[cand] > 0]
+        labels = np.fromiter((int(i) in right for i in cand), dtype=np.int64, count=len(cand))
+        if labels.any():
+            xs.append(candidate_features(ranker, query, fields, first, cand))
+            ys.append(labels)
+    return xs, ys
 
 
 def fit_index(sections, synonyms, train: list[Question], shared: Path | None = None, examples: str = "train",
-              rerank: bool = True, seed: int = 0, **options):
-    """The index of ``sections`` as the bot would ship it if ``train`` were the approved examples."""
+              rerank: bool = True, seed: int = 0, params=None, inner_k: int = INNER_K, rerank_c: float = RERANK_C,
+              return_model: bool = False, method: str = RERANK_METHOD):
+    """The index of ``sections`` as the bot would ship it if ``train`` were the team's training questions
+    (and, with ``examples="train"``, its approved example questions)."""
     from indexer.index import Index
+    from indexer.rerank import fit_listwise, fit_model
 
-    return Index.fit(sections, synonyms)
+    base = starter_examples(sections) if examples in ("starter", "train") else []
+    final_examples = base + (question_examples(sections, train, shared) if examples == "train" else [])
+    model = None
+    if rerank:
+        xs, ys = [], []
+        if examples == "train":
+            in_scope = [q for q in train if q.in_scope]
+            order = list(range(len(in_scope)))
+            random.Random(seed).shuffle(order)
+            inner = {i: j % inner_k for j, i in enumerate(order)}
+            for f in range(inner_k):
+                held = [q for i, q in enumerate(in_scope) if inner[i] == f]
+                rest = [q for i, q in enumerate(in_scope) if inner[i] != f]
+                index = Index.fit(sections, synonyms, params, examples=base + question_examples(sections, rest, shared),
+                                  rerank_model=None)
+                x, y = candidate_rows(index, held, shared)
+                xs += x
+                ys += y
+        else:
+            index = Index.fit(sections, synonyms, params, examples=base, rerank_model=None)
+            xs, ys = candidate_rows(index, train, shared)
+        fitted = {"questions": len(xs), "examples": examples, "inner_folds": inner_k}
+        if method == "listwise":
+            model = fit_listwise(xs, ys, l2=1.0 / rerank_c, fitted=fitted)
+        else:
+            model = fit_model(np.vstack(xs), np.concatenate(ys), c=rerank_c, fitted=fitted)
+    index = Index.fit(sections, synonyms, params, examples=final_examples, rerank_model=model)
+    return (index, model) if return_model else index

@@ -1,0 +1,131 @@
+"""The learned reranker: a linear model over generic features of the first stage's top sections.
+
+Nothing here names a word, a page or a section: every feature is a score, a share, a rank, a length
+or a page-level aggregate, so the weights carry over to an edited handbook or another organisation's.
+The weights are plain data (``indexer/rerank.json``), refitted by ``make train`` on the team's
+cross-validation folds (``benchmarks/quality``); ``fit_model`` is the fitting code.
+
+Shapes: ``C`` candidates, ``F = len(FEATURES)``; ``candidate_features`` -> (C, F) float array.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from indexer.model import Section
+from indexer.query import ParsedQuery
+
+MODEL_PATH = Path(__file__).resolve().parent / "rerank.json"
+FIELDS = ("title", "body", "passage", "example", "coverage", "heading", "specific")
+STATIC = ("log_chars", "level", "is_faq", "is_page_top", "has_examples")
+FEATURES = (
+    "first", "first_rel", "first_gap", "log_rank", *FIELDS, "definition", *(f"ask_{f}" for f in FIELDS),
+    *(f"post_ask_{f}" for f in ("body", "passage", "example", "coverage")), *STATIC,
+    "page_max_rel", "page_share", "page_best", "page_title", "page_example", "log_query_terms",
+)
+
+
+def static_features(sections: list[Section], page_starts: np.ndarray) -> np.ndarray:
+    """(n, len(STATIC) - 1) section features that no question changes (has_examples is added at query
+    time from the ranker's example counts)."""
+    tops = set(int(i) for i in page_starts)
+    rows = [(math.log1p(sum(len(line) for line in s.lines)), float(min(s.level, 4)), float(s.kind == "faq"),
+             float(i in tops)) for i, s in enumerate(sections)]
+    return np.asarray(rows, dtype=np.float64).reshape(len(sections), 4)
+
+
+def candidate_features(ranker, query: ParsedQuery, fields: dict[str, np.ndarray], first: np.ndarray,
+                       cand: np.ndarray) -> np.ndarray:
+    """(C, F) features of candidate rows ``cand`` (best first by ``first``)."""
+    c = len(cand)
+    top = max(float(first[cand[0]]), 1e-9) if c else 1.0
+    multi = float(len(query.ask) < len(query.sentences))
+    page_max = np.maximum.reduceat(first, ranker.page_starts)
+    page_sum = np.add.reduceat(first, ranker.page_starts)
+    pages = ranker.page_of[cand]
+    cols = [first[cand], first[cand] / top, (top - first[cand]), np.log1p(np.arange(c, dtype=np.float64))]
+    cols += [fields[f][cand] for f in FIELDS]
+    cols.append(fields["definition"][cand])
+    cols += [fields[f"ask_{f}"][cand] for f in FIELDS]
+    cols += [multi * (fields[f"ask_{f}"][cand] - fields[f][cand]) for f in ("body", "passage", "example", "coverage")]
+    static = ranker.static[cand]
+    cols += [static[:, j] for j in range(static.shape[1])]
+    cols.append((ranker.example_count[cand] > 0).astype(np.float64))
+    cols += [page_max[pages] / top, page_sum[pages] / max(float(page_sum.max()), 1e-9),
+             (first[cand] >= page_max[pages]).astype(np.float64),
+             np.maximum.reduceat(fields["title"], ranker.page_starts)[pages],
+             np.maximum.reduceat(fields["example"], ranker.page_starts)[pages],
+             np.full(c, math.log1p(len(query.terms)))]
+    return np.column_stack(cols) if c else np.zeros((0, len(FEATURES)))
+
+
+def load_model(path: str | Path = MODEL_PATH) -> dict | None:
+    """The stored weights, or None when the file is absent or was fitted on other features."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    model = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(model.get("features", ())) != FEATURES:
+        return None
+    return {"features": list(FEATURES), "mean": np.asarray(model["mean"], dtype=np.float64),
+            "scale": np.asarray(model["scale"], dtype=np.float64), "coef": np.asarray(model["coef"], dtype=np.float64),
+            "intercept": float(model["intercept"]), "fitted": model.get("fitted", {})}
+
+
+def logits(model: dict, features: np.ndarray) -> np.ndarray:
+    """Linear scores (C,) of candidate features (C, F): log-odds that a candidate answers the question."""
+    return ((features - model["mean"]) / model["scale"]) @ model["coef"] + model["intercept"]
+
+
+def fit_model(features: np.ndarray, labels: np.ndarray, c: float = 1.0, fitted: dict | None = None) -> dict:
+    """Pointwise logistic regression (scikit-learn) on standardised features -> model dict."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    clf = LogisticRegression(C=c, max_iter=2000)
+    clf.fit((features - mean) / scale, labels)
+    return {"features": list(FEATURES), "mean": mean, "scale": scale, "coef": clf.coef_[0].astype(np.float64),
+            "intercept": float(clf.intercept_[0]), "fitted": dict(fitted or {})}
+
+
+def fit_listwise(features: list[np.ndarray], labels: list[np.ndarray], l2: float = 1.0,
+                 fitted: dict | None = None) -> dict:
+    """Listwise linear model (a conditional logit): per question, a softmax over its candidates' scores,
+    maximising the probability of its right candidates; L2-penalised, fitted with L-BFGS (scipy) on
+    standardised features -> model dict (the intercept is 0: it cannot change an order)."""
+    from scipy.optimize import minimize
+
+    stacked = np.vstack(features)
+    mean = stacked.mean(axis=0)
+    scale = stacked.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    xs = [(x - mean) / scale for x in features]
+    ys = [y / y.sum() for y in labels]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for x, y in zip(xs, ys):
+            z = x @ w
+            z = z - z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            total -= float(y @ np.log(p + 1e-300))
+            grad = grad + x.T @ (p - y)
+        return total, grad
+
+    res = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return {"features": list(FEATURES), "mean": mean, "scale": scale, "coef": res.x.astype(np.float64),
+            "intercept": 0.0, "fitted": dict(fitted or {}, method="listwise", l2=l2)}
+
+
+def save_model(model: dict, path: str | Path = MODEL_PATH) -> None:
+    data = {"features": list(model["features"]), "intercept": round(float(model["intercept"]), 6),
+            "coef": [round(float(x), 6) for x in model["coef"]], "mean": [round(float(x), 6) for x in model["mean"]],
+            "scale": [round(float(x), 6) for x in model["scale"]], "fitted": model.get("fitted", {})}
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
