@@ -37,6 +37,7 @@ from indexer.build import DEFAULT_INDEX, GATE_KEY, build  # noqa: E402
 from indexer.changes import compare  # noqa: E402
 from indexer.errors import IndexerError, IndexLoadError, SourceError  # noqa: E402
 from indexer.evaluate import LinkMatcher, evaluate, faq_questions, index_ranking, load_jsonl  # noqa: E402
+from indexer.examples import APPROVED_NAME, EXAMPLES_NAME, load_examples, resolve_examples  # noqa: E402
 from indexer.index import Index, update_meta  # noqa: E402
 from indexer.sources import load_sources  # noqa: E402
 from indexer.swap import swap_in  # noqa: E402,F401  (re-exported: the swap this script does)
@@ -49,6 +50,7 @@ else:  # pragma: no cover
 DEFAULT_SOURCES = REPO / "deploy" / "sources.production.toml"
 DEFAULT_GATE = REPO / "deploy" / "gate.toml"
 DEFAULT_SYNONYMS = REPO / "knowledge" / "synonyms.txt"
+APPROVED_KEY = "approved_examples"   # meta.json: the approved example questions a gated index holds
 METRICS = ("top1_exact", "top1_page", "recall@3", "mrr@10")
 GATE_KEYS = {"min_top1_exact": "top1_exact", "min_top1_page": "top1_page", "min_recall_at_3": "recall@3",
              "min_mrr_at_10": "mrr@10"}
@@ -66,6 +68,7 @@ class Gate:
     min_pages: int = 1
     min_sections: int = 1
     question_sets: list[QuestionSet] = field(default_factory=list)
+    approved_max_drop: float = 0.01   # how far approved example questions may lower a metric (vs without them)
 
     @classmethod
     def load(cls, path: Path, questions: list[Path] | None = None) -> Gate:
@@ -83,7 +86,8 @@ class Gate:
         if questions:
             template = sets[0] if sets else QuestionSet(Path())
             sets = [QuestionSet(q.resolve(), dict(template.floors), template.max_drop) for q in questions]
-        return cls(int(data.get("min_pages", 1)), int(data.get("min_sections", 1)), sets)
+        return cls(int(data.get("min_pages", 1)), int(data.get("min_sections", 1)), sets,
+                   float(data.get("approved_max_drop", 0.01)))
 
 
 @dataclass
@@ -132,6 +136,43 @@ def judge(candidate: Index, live: Index | None, gate: Gate, expected_sources: li
     return Verdict(not reasons, reasons, scores)
 
 
+def examples_file_for(sources: Path) -> Path:
+    """The examples file a build of ``sources`` reads (beside it, else knowledge/'s), as indexer.build does."""
+    beside = sources.parent / EXAMPLES_NAME
+    return beside if beside.is_file() else REPO / "knowledge" / EXAMPLES_NAME
+
+
+def approved_examples(index: Index, examples_file: Path) -> list[tuple[str, str]]:
+    """(section url, question) of the approved-from-use examples (``examples.approved.toml``) in ``index``."""
+    found, _ = resolve_examples(index.sections, load_examples(examples_file.with_name(APPROVED_NAME)))
+    return sorted({(index.sections[row].url, text) for row, text in found})
+
+
+def judge_approved(candidate: Index, gate: Gate, examples_file: Path, synonyms: Path) -> tuple[list[str], dict]:
+    """Do the approved example questions lower quality? The candidate against the same sections indexed
+    with the team's examples only, on the gate's question sets -> (reasons, {file: metrics without})."""
+    from indexer.text import Synonyms
+
+    team, _ = resolve_examples(candidate.sections, load_examples(examples_file))
+    without = Index.fit(candidate.sections, Synonyms.load(synonyms), examples=team)
+    reasons, scores = [], {}
+    for qs in gate.question_sets:
+        try:
+            gold = load_jsonl(qs.file)
+        except OSError:
+            continue   # judge() already gave the reason
+        if not gold:
+            continue
+        new, old = score(candidate, gold), score(without, gold)
+        scores[str(qs.file)] = old
+        for metric in METRICS:
+            if new[metric] < old[metric] - gate.approved_max_drop:
+                reasons.append(f"{qs.file.name}: with the approved example questions ({APPROVED_NAME}) {metric} is "
+                               f"{new[metric]:.3f}, {old[metric]:.3f} without them (allowed drop "
+                               f"{gate.approved_max_drop:.3f}); review the latest approvals")
+    return reasons, scores
+
+
 def _metrics_line(name: str, m: dict | None) -> str:
     if m is None:
         return f"  {name:<10} (no live index)"
@@ -163,10 +204,26 @@ def reindex(sources: Path, live: Path, gate: Gate, cache: Path, synonyms: Path, 
         + ", ".join(f"{s['name']}@{(s.get('commit') or 'folder')[:10]}" for s in result.index.meta.get("sources", [])))
     for line in compare(current.sections if current else None, result.index.sections).lines(limit=8):
         out(f"  {line}")
+    examples_file = examples_file_for(sources)
+    approved = approved_examples(result.index, examples_file)
+    before = {tuple(pair) for pair in (current.meta.get(APPROVED_KEY, []) if current else [])}
+    added = [pair for pair in approved if pair not in before]
+    removed = sorted(before - set(approved))
+    out(f"approved example questions: {len(approved)} ({len(added)} new, {len(removed)} removed since the live index)")
+    for url, text in added[:20]:
+        out(f"  + {text!r} -> {url}")
+    for url, text in removed[:20]:
+        out(f"  - {text!r} -> {url}")
     verdict = judge(result.index, current, gate, expected)
+    without: dict = {}
+    if approved:
+        reasons, without = judge_approved(result.index, gate, examples_file, synonyms)
+        verdict = Verdict(verdict.passed and not reasons, verdict.reasons + reasons, verdict.scores)
     for qfile, pair in verdict.scores.items():
         out(f"questions {qfile} ({pair['candidate']['n']}):")
         out(_metrics_line("candidate", pair["candidate"]))
+        if qfile in without:
+            out(_metrics_line("no approved", without[qfile]) + "   (without the approved example questions)")
         out(_metrics_line("live", pair["live"]))
     if not verdict.passed:
         shutil.rmtree(rejected, ignore_errors=True)
@@ -179,7 +236,7 @@ def reindex(sources: Path, live: Path, gate: Gate, cache: Path, synonyms: Path, 
     if dry_run:
         out(f"gate passed (dry run: the candidate stays at {candidate})")
         return 0
-    update_meta(candidate, {GATE_KEY: {
+    update_meta(candidate, {APPROVED_KEY: [list(pair) for pair in approved], GATE_KEY: {
         "passed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "question_sets": {Path(q).name: {m: pair["candidate"][m] for m in METRICS}
                           for q, pair in verdict.scores.items()}}})

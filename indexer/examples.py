@@ -31,6 +31,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXAMPLES_NAME = "examples.toml"
+APPROVED_NAME = "examples.approved.toml"   # beside it: questions approved from use (`python -m bot report --approve`)
 MAX_EXAMPLE_CHARS = 500
 
 
@@ -63,6 +64,14 @@ def load_examples(path: str | Path | None) -> list[Example]:
             raise SourceError(f"{path}: section {n} ({url}): faq must be a string")
         out.extend(Example(url.strip(), " ".join(t.split())[:MAX_EXAMPLE_CHARS], faq) for t in texts if t.strip())
     return out
+
+
+def load_example_files(path: str | Path | None) -> list[Example]:
+    """The examples file and, beside it, the approved-from-use file (same format, written only by the
+    approval command, bot/learning/): both are indexed alike."""
+    if path is None:
+        return []
+    return load_examples(path) + load_examples(Path(path).with_name(APPROVED_NAME))
 
 
 def _path_key(path: str) -> str:
