@@ -286,3 +286,11 @@ def test_activity_lists_every_turn_with_its_votes_oldest_first(store):
         moment = datetime.fromisoformat(r.asked_at)
         assert moment.utcoffset().total_seconds() == 0
         assert abs((datetime.now(timezone.utc) - moment).total_seconds()) < 600
+def test_sent_messages_in_one_batch_attach_their_early_votes(store):
+    from bot.feedback.store import SentMessage
+    ids = [store.record_turn(turn(f"batched {i}?", "answer")) for i in range(3)]
+    assert store.record_feedback("early-1", "c", "down", "u1", "slow") is None
+    store.record_messages([SentMessage(f"early-{i}", "c", t) for i, t in enumerate(ids)])
+    assert store.turn(ids[1])["votes"] == {"u1": "down"} and store.turn(ids[1])["reasons"] == {"u1": "slow"}
+    assert store.turn(ids[0])["votes"] == {} and store.turn(ids[2])["votes"] == {}
+    assert store.record_feedback("early-2", "c", "up", "u2")["turn_id"] == ids[2]

@@ -26,6 +26,7 @@ from bot.feedback.store import (
     VOTES,
     Activity,
     ReportRow,
+    SentMessage,
     TurnRecord,
     cut_reason,
     normalise_question,
@@ -174,13 +175,23 @@ class PostgresFeedbackStore:
         return cur.rowcount == 1
 
     def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        self.record_messages([SentMessage(message_key, conversation_key, turn_id)])
+
+    def record_messages(self, messages: Sequence[SentMessage]) -> None:
+        rows = [(m.message_key, m.conversation_key, m.turn_id) for m in messages]
+        if not rows:
+            return
+
         def write(c):
             with c.transaction():
-                c.execute("INSERT INTO handbook_sent_messages (message_key, conversation_key, turn_id)"
-                          " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", (message_key, conversation_key, turn_id))
-                pending = c.execute("DELETE FROM handbook_pending_votes WHERE message_key = %s"
-                                    " RETURNING voter, vote, reason", (message_key,)).fetchall()
-                for voter, vote, reason in pending:
+                with c.cursor() as cursor:
+                    cursor.executemany("INSERT INTO handbook_sent_messages (message_key, conversation_key, turn_id)"
+                                       " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", rows)
+                pending = c.execute(
+                    "DELETE FROM handbook_pending_votes p USING handbook_sent_messages m WHERE m.message_key ="
+                    " p.message_key AND m.message_key = ANY(%s) RETURNING m.turn_id, p.voter, p.vote, p.reason",
+                    ([r[0] for r in rows],)).fetchall()
+                for turn_id, voter, vote, reason in pending:
                     c.execute(UPSERT_VOTE, (voter, vote, reason, turn_id))
         self._run(write)
 

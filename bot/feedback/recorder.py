@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 
-from bot.feedback.store import FeedbackStore, TurnRecord
+from bot.feedback.store import FeedbackStore, SentMessage, TurnRecord
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -56,6 +56,10 @@ class Recorder:
         """Queue ``store.<method>(*args)`` without waiting (a failure is logged)."""
         self._put((method, args, None, None))
 
+    def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        """Queue the Teams message id (hashed) of an answer; written with the batch it arrives in."""
+        self._put(SentMessage(message_key, conversation_key, turn_id))
+
     def close(self) -> None:
         """Write everything queued, then stop the thread."""
         with self._lock:
@@ -78,16 +82,29 @@ class Recorder:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get())
             turns: list = []   # TurnRecord, or (TurnRecord, loop, future) when someone waits for the commit
+            messages: list[SentMessage] = []   # after the turns of the same batch (they reference them)
             for item in batch:
                 if isinstance(item, TurnRecord) or (isinstance(item, tuple) and isinstance(item[0], TurnRecord)):
                     turns.append(item)
                     continue
-                self._write_turns(turns)
-                turns = []
+                if isinstance(item, SentMessage):
+                    messages.append(item)
+                    continue
+                self._write(turns, messages)
+                turns, messages = [], []
                 if item is _STOP:
                     return
                 self._call(*item)
-            self._write_turns(turns)
+            self._write(turns, messages)
+
+    def _write(self, turns: list, messages: list[SentMessage]) -> None:
+        self._write_turns(turns)
+        if messages:
+            try:
+                self.store.record_messages(messages)
+            except Exception as exc:   # feedback must never cost the answer
+                log.error("feedback store: could not record %d sent message(s) (%s)", len(messages),
+                          type(exc).__name__)
 
     def _write_turns(self, turns: list) -> None:
         if not turns:

@@ -27,6 +27,7 @@ from bot.feedback.store import (
     VOTES,
     Activity,
     ReportRow,
+    SentMessage,
     TurnRecord,
     cut_reason,
     normalise_question,
@@ -199,14 +200,25 @@ class SQLiteFeedbackStore:
         return count > 0
 
     def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
+        self.record_messages([SentMessage(message_key, conversation_key, turn_id)])
+
+    def record_messages(self, messages: Sequence[SentMessage]) -> None:
+        rows = [(m.message_key, m.conversation_key, m.turn_id, _now()) for m in messages]
+        if not rows:
+            return
+
         def write(db):
-            db.execute("INSERT OR IGNORE INTO handbook_sent_messages (message_key, conversation_key, turn_id, sent_at)"
-                       " VALUES (?, ?, ?, ?)", (message_key, conversation_key, turn_id, _now()))
-            pending = db.execute("SELECT voter, vote, reason, voted_at FROM handbook_pending_votes"
-                                 " WHERE message_key = ?", (message_key,)).fetchall()
-            for voter, vote, reason, at in pending:
-                _upsert_vote(db, turn_id, voter, vote, reason, at)
-            return db.execute("DELETE FROM handbook_pending_votes WHERE message_key = ?", (message_key,))
+            db.executemany("INSERT OR IGNORE INTO handbook_sent_messages (message_key, conversation_key, turn_id,"
+                           " sent_at) VALUES (?, ?, ?, ?)", rows)
+            if db.execute("SELECT 1 FROM handbook_pending_votes LIMIT 1").fetchone() is None:
+                return db.execute("SELECT 0")   # the usual case: no vote came before its message id
+            db.execute(
+                "INSERT INTO handbook_votes (turn_id, voter, vote, voted_at, reason) SELECT m.turn_id, p.voter,"
+                " p.vote, p.voted_at, p.reason FROM handbook_pending_votes p JOIN handbook_sent_messages m"
+                " ON m.message_key = p.message_key WHERE true ON CONFLICT (turn_id, voter) DO UPDATE SET"
+                " vote = excluded.vote, voted_at = excluded.voted_at, reason = excluded.reason")
+            return db.execute("DELETE FROM handbook_pending_votes WHERE message_key IN"
+                              " (SELECT message_key FROM handbook_sent_messages)")
         self._write(write)
 
     def record_feedback(self, message_key: str | None, conversation_key: str, vote: str, user_hash: str | None,

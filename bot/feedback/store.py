@@ -44,6 +44,15 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class SentMessage:
+    """The Teams message an answer became (hashed keys, never the ids): Teams' feedback arrives for it."""
+
+    message_key: str
+    conversation_key: str
+    turn_id: str
+
+
+@dataclass(frozen=True)
 class ReportRow:
     question: str              # normalised question text (case/space folded)
     count: int                 # times asked and escalated or voted down
@@ -68,6 +77,9 @@ class FeedbackStore(Protocol):
     def record_message(self, message_key: str, conversation_key: str, turn_id: str) -> None:
         """The Teams message (hashed key) that showed the answer of ``turn_id``; votes that arrived before
         it (``record_feedback`` returned None) are attached now."""
+
+    def record_messages(self, messages: Sequence[SentMessage]) -> None:
+        """``record_message`` for several, in one transaction (the recorder writes its batches so)."""
 
     def record_feedback(self, message_key: str | None, conversation_key: str, vote: str, user_hash: str | None,
                         reason: str | None = None) -> dict | None:

@@ -280,8 +280,7 @@ class HandbookBot(TeamsActivityHandler):
         def sent(message_id: str) -> None:
             if not done:
                 done.append(message_id)
-                recorder.submit("record_message", invokes.message_key(incoming, message_id, salt), conversation,
-                                turn_id)
+                recorder.record_message(invokes.message_key(incoming, message_id, salt), conversation, turn_id)
         return sent
 
     def _user_hash(self, turn_context: TurnContext) -> str | None:
