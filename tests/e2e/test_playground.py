@@ -70,7 +70,8 @@ def run(tmp_path_factory) -> dict:
     assert out.exists(), f"driver wrote nothing (exit {proc.returncode}): {proc.stderr[-3000:]}"
     data = json.loads(out.read_text())
     assert "error" not in data, f"{data['error']}\n--- bot\n{data['bot.log']}\n--- playground\n{data['playground.log']}"
-    for name in ("answer-card.png", "escalation.png"):   # E2E_SAVE_SCREENSHOTS=1: refresh the README's pictures
+    # E2E_SAVE_SCREENSHOTS=1: refresh the README's pictures
+    for name in ("answer-card.png", "escalation.png", "feedback-form.png", "compose-search.png"):
         if os.environ.get("E2E_SAVE_SCREENSHOTS") == "1" and (shots / name).exists():
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shots / name, SCREENSHOTS / name)
@@ -178,3 +179,12 @@ def test_web_ui_renders_answer_and_escalation(run):
     assert "Email DAPA" in ui["escalation_text"]
     for path in ui["shots"].values():
         assert Path(path).stat().st_size > 10_000
+
+
+def test_web_ui_feedback_form_and_compose_search(run):
+    ui = run["ui"]
+    assert "feedback_error" not in ui, ui.get("feedback_error")
+    assert "What went wrong?" in ui["feedback_text"]           # Teams' 👎 form on the answer
+    assert "search_error" not in ui, ui.get("search_error")
+    assert "retiring" in ui["search_text"].lower()               # the compose-box search lists the section
+    assert {"feedback", "search"} <= set(ui["shots"])

@@ -45,10 +45,51 @@ async function ask(page, text, before) {
     result.shots.answer = path.join(outDir, 'answer-card.png');
     await page.screenshot({ path: result.shots.answer });
 
+    // Teams' built-in feedback under the answer: 👎 opens the form
+    try {
+      await page.getByRole('button', { name: 'Dislike' }).last().click();
+      const form = page.getByPlaceholder(/Give as much detail/);
+      await form.waitFor({ timeout: 10000 });
+      await form.fill('I need to retire a map layer on the Geodata Portal, not a table');
+      await page.waitForTimeout(500);
+      result.shots.feedback = path.join(outDir, 'feedback-form.png');
+      await page.screenshot({ path: result.shots.feedback });
+      result.feedback_text = await page.getByRole('dialog').last().innerText();
+      await page.getByRole('button', { name: 'Submit' }).last().click();
+      await page.waitForTimeout(1500);
+      result.feedback_after = await page.getByRole('dialog').last().innerText().catch(() => '');
+      for (let i = 0; i < 3 && await page.getByRole('dialog').count(); i++) {   // "Thank you!": close it
+        const close = page.getByRole('dialog').last().getByRole('button', { name: /close/i });
+        if (await close.count()) await close.last().click(); else await page.keyboard.press('Escape');
+        await page.waitForTimeout(500);
+      }
+    } catch (e) {
+      result.feedback_error = String(e).slice(0, 500);
+    }
+
     const escalation = await ask(page, outOfScope, await cardCount(page));
     result.escalation_text = await escalation.innerText();
     result.shots.escalation = path.join(outDir, 'escalation.png');
     await page.screenshot({ path: result.shots.escalation });
+
+    // the compose-box search (message extension): type a few words, see the sections
+    try {
+      await page.getByRole('button', { name: 'Trigger Message Extension App' }).first().click();
+      await page.getByRole('menuitem', { name: 'Search Command' }).click();
+      const search = page.getByPlaceholder('Enter a search term');
+      await search.waitFor({ timeout: 10000 });
+      await search.fill('retire a dataset');
+      await page.waitForTimeout(3000);
+      result.shots.search = path.join(outDir, 'compose-search.png');
+      await page.screenshot({ path: result.shots.search });
+      result.search_text = await search.evaluate((el) => {   // the search popover: input and its results
+        let node = el;
+        while (node.parentElement && !node.innerText.includes('Message Extension')) node = node.parentElement;
+        return node.innerText;
+      });
+    } catch (e) {
+      result.search_error = String(e).slice(0, 500);
+    }
     console.log(JSON.stringify(result));
   } finally {
     await browser.close();
