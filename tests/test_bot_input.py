@@ -101,7 +101,7 @@ async def test_hostile_text_never_becomes_markup(bot, connector, text):
 
 
 async def test_long_question_is_truncated(bot, connector):
-    await bot.post("/api/messages", json=personal_message(connector.url, "who won the game " * 800))
+    await bot.post("/api/messages", json=personal_message(connector.url, "which team won the match " * 800))
     [reply] = connector.messages
     runs = [r["text"] for r in _blocks(card_of(reply), "TextRun")]
     assert runs and max(len(t) for t in runs) <= 500

@@ -164,7 +164,7 @@ async def test_welcome_when_bot_is_added(bot, connector):
 
 
 async def test_out_of_scope_escalates_with_prefilled_mailto(bot, connector):
-    question = "who won the game last night & what's the score?"
+    question = "which team won the hockey match on Sunday & was it close?"
     await bot.post("/api/messages", json=channel_message(connector.url, question))
     [reply] = connector.messages
     card = card_of(reply)

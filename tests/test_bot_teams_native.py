@@ -244,7 +244,7 @@ async def test_other_links_are_not_unfurled(aiohttp_client, connector, settings,
 
 
 # ------------------------------------------------------------------------------------------ hand-off to a person
-OUT_OF_SCOPE = "who won the game last night?"
+OUT_OF_SCOPE = "which team won the hockey match on Sunday?"
 
 
 async def test_channel_hand_off_mentions_the_tag_and_people_in_the_thread(aiohttp_client, connector, settings,

@@ -30,7 +30,7 @@ ROLES = "https://ctopendata.github.io/open-data-handbook/#open-data-roles"
     ("thanks!", "thanks"), ("thank you so much", "thanks"), ("thx", "thanks"),
     ("help", "help"), ("what can you do?", "help"), ("", "help"),
     ("can I talk to a person", "handoff"), ("I want to speak with a human", "handoff"), ("agent", "handoff"),
-    ("can you give me edit access to the DPH datasets", "action"), ("please reset my password", "action"),
+    ("could you give me write access to the DEEP tables", "action"), ("please reset my password", "action"),
     ("🙂🚀👍", "unclear"), ("https://example.org/some/page?x=1", "unclear"), ("...", "unclear"),
     ("как опубликовать набор данных?", "not_english"), ("如何发布数据集", "not_english"),
     ("hi, how do I retire a dataset?", None), ("thanks, but what about metadata?", None),

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CLI = HERE / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
 QUESTION = "how do I retire a dataset?"
-OUT_OF_SCOPE = "what's the state holiday schedule this year"
+OUT_OF_SCOPE = "will it snow in Hartford tomorrow"
 
 
 def interfaces() -> list[str]:

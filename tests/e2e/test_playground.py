@@ -129,7 +129,7 @@ def test_out_of_scope_question_escalates_to_dapa(run):
     parts = urlsplit(mailto)
     assert parts.path == "dapa@ct.gov"
     query = parse_qs(parts.query)
-    assert "holiday schedule" in query["body"][0]
+    assert "snow in Hartford" in query["body"][0]
     assert query["subject"]
 
 
