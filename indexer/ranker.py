@@ -26,7 +26,7 @@ from indexer.definitions import Definitions
 from indexer.model import Section
 from indexer.query import ParsedQuery, understand, zipf_table
 from indexer.spelling import SpellingCorrector
-from indexer.text import Analyzer, Synonyms, sentences, words
+from indexer.text import Analyzer, Synonyms, fold, sentences, words
 
 
 @dataclass
@@ -348,6 +348,9 @@ class Ranker:
 
 def _fix_word(token: str, fixes: dict[str, str]) -> str:
     """A whitespace-separated token with its misspelt word replaced (punctuation kept)."""
+    folded = fold(token)
+    if not any(typo in folded for typo in fixes):   # a word of the token is a substring of its folded text
+        return token
     found = words(token)
     if len(found) == 1 and found[0] in fixes:
         return token.lower().replace(found[0], fixes[found[0]])

@@ -33,6 +33,7 @@ STOP_WORDS = frozenset((ENGLISH_STOP_WORDS - _DOMAIN_WORDS) | _FILLER)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[*_]?[A-Z0-9])")
 _COMPOUND_SEP = re.compile(r"[-.]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _TOKEN = re.compile(r"[0-9a-z]+(?:[-.'’][0-9a-z]+)*")
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -42,7 +43,11 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NON_ASCII.sub(_strip_combining, text)   # combining marks are never ASCII: only look at the rest
+
+
+def _strip_combining(run: re.Match) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
 
 
 def sentences(text: str) -> list[str]:
@@ -139,8 +144,9 @@ class Analyzer:
         self.bigrams = bigrams
 
     def __call__(self, text: str, gap: int = 0) -> list[str]:
-        all_stems = [stem(w) for w in words(text)]
-        terms = content_terms(text)
+        found = words(text)
+        all_stems = [stem(w) for w in found]
+        terms = [s for w, s in zip(found, all_stems) if w not in STOP_WORDS]   # content_terms(text)
         out = list(terms)
         if self.bigrams:
             out.extend(f"{a} {b}" for a, b in zip(terms, terms[1:]))

@@ -75,8 +75,10 @@ _WITHOUT_SEARCH = {
 def clean_question(text: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, bool]:
     """Collapse whitespace and drop control characters; a text over ``limit`` chars keeps its start and
     its end (joined by " … ") -> (text, shortened)."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text or "")
-    text = " ".join(text.split())
+    parts = (text or "").split()
+    if not all(p.isprintable() for p in parts):   # else every unprintable character was whitespace
+        parts = "".join(ch if ch.isprintable() else " " for ch in text).split()
+    text = " ".join(parts)
     if len(text) <= limit:
         return text, False
     head_len = int(limit * HEAD_SHARE)

@@ -15,6 +15,8 @@ import unicodedata
 from bot.decision.kinds import Intent
 
 _WORDS = re.compile(r"[a-z']+")
+_ASCII = re.compile(r"[\x00-\x7f]+")
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
 MIN_LATIN_SHARE = 0.25  # below this share of Latin-script letters a message is not English
 
@@ -66,8 +68,9 @@ def detect_intent(text: str) -> Intent | None:
 
 def latin_share(text: str) -> float:
     """Share of the letters of ``text`` that are Latin script (1.0 for English; low for CJK, Cyrillic...)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    ascii_letters = len(_ASCII_LETTERS.findall(text))
+    others = [ch for ch in _ASCII.sub("", text) if ch.isalpha()]
+    if not ascii_letters and not others:
         return 0.0
-    latin = sum(1 for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, ""))
-    return latin / len(letters)
+    latin = ascii_letters + sum(1 for ch in others if "LATIN" in unicodedata.name(ch, ""))
+    return latin / (ascii_letters + len(others))
