@@ -125,3 +125,22 @@ def test_a_plain_build_indexes_the_approved_file_too(tmp_path, knowledge):
         encoding="utf-8")
     result = build(knowledge / "sources.toml", tmp_path / "index", tmp_path / "cache")
     assert result.ok and result.index.meta["examples"] == 1
+
+
+def test_training_reads_the_examples_the_shipped_index_holds(tmp_path, knowledge):
+    """``make train`` fits the reranker on features of an index holding the same examples the shipped build
+    indexes: the team's file and the approved-from-use file beside it."""
+    from benchmarks.quality.training import starter_examples
+
+    (knowledge / "examples.toml").write_text(
+        f'[[section]]\nurl = "{SITE}/#what-is-open-data"\nexamples = ["what does open data mean here"]\n',
+        encoding="utf-8")
+    (knowledge / "examples.approved.toml").write_text(
+        f'[[section]]\nurl = "{SITE}/#open-data-roles"\nexamples = ["who extracts the records from our system"]\n',
+        encoding="utf-8")
+    result = build(knowledge / "sources.toml", tmp_path / "index", tmp_path / "cache")
+    assert result.ok and result.index.meta["examples"] == 2
+    sections = list(result.index.sections)
+    trained = sorted((sections[row].anchor, text) for row, text in starter_examples(sections, knowledge / "examples.toml"))
+    assert trained == [("open-data-roles", "who extracts the records from our system"),
+                       ("what-is-open-data", "what does open data mean here")]

@@ -23,10 +23,12 @@ RERANK_METHOD = "listwise"
 
 
 def starter_examples(sections, path: Path = DEFAULT_EXAMPLES_FILE) -> list[tuple[int, str]]:
-    """(section row, example) pairs of the repository's own examples file."""
-    from indexer.examples import load_examples, resolve_examples
+    """(section row, example) pairs of the repository's own examples: ``path`` and, beside it, the questions
+    approved from use (``examples.approved.toml``), read as the shipped index reads them
+    (``indexer.examples.load_example_files``), so ``make train`` fits on the features the shipped index computes."""
+    from indexer.examples import load_example_files, resolve_examples
 
-    found, _ = resolve_examples(sections, load_examples(path))
+    found, _ = resolve_examples(sections, load_example_files(path))
     return found
 
 
