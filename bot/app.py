@@ -128,6 +128,8 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
         await outbox.close(timeout=10)   # replies already promised go out before the connector clients close
         if bot.recorder is not None:
             await asyncio.to_thread(bot.recorder.close)   # writes the feedback still queued
+        if bot.learning is not None:
+            await asyncio.to_thread(bot.learning.close)
         store.close()
         await auth.close()
 

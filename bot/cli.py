@@ -15,6 +15,8 @@
     python -m bot report --suggest [--limit N] [--json]        (question -> section) suggestions from the log
     python -m bot report --approve ID [ID ...] | --reject ID [ID ...]
         approved questions go to knowledge/examples.approved.toml; reviewed ones are never proposed again
+    python -m bot report --export-approved
+        every approval in the store (also those made on DAPA's triage card) into knowledge/examples.approved.toml
 
 ``ask`` takes exactly the decision path of the Teams reply (``bot.decision.decide.decide``).
 """
@@ -108,7 +110,7 @@ def questions_from_args(words: list[str]) -> list[str]:
 def _cmd_report(args, settings: Settings) -> int:
     from bot.feedback import open_store
 
-    if args.suggest or args.approve or args.reject:
+    if args.suggest or args.approve or args.reject or args.export_approved:
         from bot.learning.cli import run_learning
 
         return run_learning(args, settings, lambda: _load_index(Path(args.index or settings.index_dir),
@@ -198,6 +200,9 @@ def parser() -> argparse.ArgumentParser:
     learning.add_argument("--approve", nargs="+", metavar="ID",
                           help="write these suggestions to knowledge/examples.approved.toml")
     learning.add_argument("--reject", nargs="+", metavar="ID", help="never propose these suggestions again")
+    learning.add_argument("--export-approved", action="store_true",
+                          help="write every approval the store remembers (CLI and Teams triage card) to "
+                               "knowledge/examples.approved.toml, e.g. from a server whose knowledge/ is read-only")
     report.add_argument("--index", help="index folder the suggestions' sections must be in, and whose build the "
                         "--html/--summary report names (default: INDEX_DIR)")
     report.add_argument("--knowledge", help="folder of examples.approved.toml (default: beside SOURCES_FILE)")

@@ -141,6 +141,7 @@ def test_training_reads_the_examples_the_shipped_index_holds(tmp_path, knowledge
     result = build(knowledge / "sources.toml", tmp_path / "index", tmp_path / "cache")
     assert result.ok and result.index.meta["examples"] == 2
     sections = list(result.index.sections)
-    trained = sorted((sections[row].anchor, text) for row, text in starter_examples(sections, knowledge / "examples.toml"))
+    pairs = starter_examples(sections, knowledge / "examples.toml")
+    trained = sorted((sections[row].anchor, text) for row, text in pairs)
     assert trained == [("open-data-roles", "who extracts the records from our system"),
                        ("what-is-open-data", "what does open data mean here")]

@@ -7,13 +7,22 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.learning.review import Knowledge, current_suggestions, review
+from bot.learning.review import Knowledge, current_suggestions, export_approved, review
 from bot.learning.store import open_learning_store
 
 
 def run_learning(args, settings, load_index) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     knowledge = Knowledge(Path(args.knowledge) if args.knowledge else Path(settings.sources_file).parent)
+    if getattr(args, "export_approved", False):
+        store = open_learning_store(settings)
+        try:
+            added = export_approved(store, knowledge)
+        finally:
+            store.close()
+        print(f"{added} approved question(s) added to {knowledge.approved}"
+              + (": commit it (a pull request) and rebuild the index (`make reindex`) to use them" if added else ""))
+        return 0
     index = load_index()
     store = open_learning_store(settings)
     try:

@@ -90,15 +90,16 @@ def current_suggestions(store: LearningStore, index, knowledge: Knowledge, site:
 
 
 def review(store: LearningStore, index, knowledge: Knowledge, ids: list[str], verdict: str,
-           reviewer: str | None = None, site: str = "") -> tuple[list[Suggestion], list[str]]:
+           reviewer: str | None = None, site: str = "", write: bool = True) -> tuple[list[Suggestion], list[str]]:
     """Approve or reject suggestions by id -> (the suggestions reviewed, ids not among the current
-    suggestions). Unknown ids: nothing is written at all."""
+    suggestions). Unknown ids: nothing is written at all. ``write=False``: an approval is remembered in the
+    store only (a server whose knowledge/ is read-only; ``export_approved`` writes the file later)."""
     current = {s.id: s for s in current_suggestions(store, index, knowledge, site)[0]}
     unknown = [i for i in ids if i not in current]
     if unknown:
         return [], unknown
     chosen = [current[i] for i in dict.fromkeys(ids)]
-    if verdict == "approved":
+    if verdict == "approved" and write:
         additions: dict[str, list[str]] = {}
         for s in chosen:
             additions.setdefault(s.url, []).extend(s.phrasings)
@@ -106,3 +107,9 @@ def review(store: LearningStore, index, knowledge: Knowledge, ids: list[str], ve
     for s in chosen:
         store.record_reviews(s.url, s.phrasings, verdict, reviewer)
     return chosen, []
+
+
+def export_approved(store: LearningStore, knowledge: Knowledge) -> int:
+    """Write every approval the store remembers (CLI and Teams) into ``knowledge/examples.approved.toml``
+    (phrasings already there are kept, not repeated) -> how many were added."""
+    return add_approved(knowledge.approved, store.approved())

@@ -110,6 +110,28 @@ class LearningStore:
             out.setdefault(r["url"], []).append(r["phrasing"])
         return out
 
+    def resolution(self, turn_id: str) -> tuple[str, str] | None:
+        """(question, section url) of a turn whose hand-off was resolved with a section, or None."""
+        with self._lock:
+            row = self._exec("SELECT t.question, r.url FROM handbook_resolved_sections r"
+                             " JOIN handbook_turns t ON t.id = r.turn_id WHERE r.turn_id = ?", (turn_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def verdict(self, url: str, phrasing: str) -> str | None:
+        """"approved" / "rejected" for a phrasing (``phrasing_key``) of section ``url``, or None."""
+        with self._lock:
+            row = self._exec("SELECT verdict FROM handbook_suggestion_reviews WHERE url = ? AND phrasing = ?",
+                             (url, phrasing)).fetchone()
+        return row[0] if row else None
+
+    def approved(self) -> dict[str, list[str]]:
+        """{section url: questions approved for it}, in the order they were approved."""
+        out: dict[str, list[str]] = {}
+        for r in self.reviews():
+            if r["verdict"] == "approved":
+                out.setdefault(r["url"], []).append(r["question"])
+        return out
+
     # --- writes -------------------------------------------------------------------------------------
     def record_resolution(self, turn_id: str, url: str, resolver: str | None = None) -> bool:
         """DAPA resolved the hand-off of ``turn_id`` by pointing to section ``url`` (a later resolution of

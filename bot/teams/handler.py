@@ -11,8 +11,10 @@
 - answers carry Teams' built-in feedback (``channelData.feedbackLoop``); its ``message/submitAction``
   invoke, the compose-box search and link unfurling are in bot/teams/invokes.py;
 - card actions arrive as ``Action.Submit`` messages (``value``) or ``adaptiveCard/action`` invokes:
-  "None of these" (hand-off), example questions, "Mark resolved" on DAPA's triage card, and the 👍 / 👎
-  buttons of cards posted before the built-in feedback (👎 also offers the DAPA hand-off);
+  "None of these" (hand-off), example questions, "Mark resolved" on DAPA's triage card (optionally with
+  the section that answers it: recorded for the learning step, bot/learning/triage.py) and its "Add the
+  question as an example" / "Don't use", and the 👍 / 👎 buttons of cards posted before the built-in
+  feedback (👎 also offers the DAPA hand-off);
 - every hand-off @mentions the configured tag / people in a channel thread and is posted to DAPA's
   triage conversation when one is configured (bot/teams/handoff.py).
 
@@ -36,11 +38,22 @@ from bot.decision.decide import Decision, clean_question
 from bot.decision.kinds import Kind, Reason
 from bot.feedback.recorder import Recorder
 from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
+from bot.learning.triage import TriageLearning, find_section
 from bot.replies import CARD_VERSION, NONE_OF_THESE, Replies, Reply
 from bot.teams import handoff, invokes
 from bot.teams.pacing import Decider, Typing
 from bot.teams.sent import sent_hook
-from bot.triage_cards import RESOLVE, Handoff, resolved_card
+from bot.triage_cards import (
+    APPROVE,
+    REJECT,
+    RESOLVE,
+    Handoff,
+    picked_link,
+    resolved_card,
+    resolved_from_data,
+    review_note,
+    triage_card,
+)
 
 log = logging.getLogger(__name__)
 LOADING = "I'm still loading the handbook. Please ask again in a minute."
@@ -52,6 +65,7 @@ class HandbookBot(TeamsActivityHandler):
     def __init__(self, holder, store: FeedbackStore | None, settings) -> None:
         self.holder, self.store, self.settings = holder, store, settings
         self.recorder = Recorder(store) if store is not None else None
+        self.learning = TriageLearning(settings) if store is not None else None   # opened at the first use
         self.decider = Decider()
         self.replies = Replies.from_settings(settings)
 
@@ -118,9 +132,27 @@ class HandbookBot(TeamsActivityHandler):
         if self.recorder is not None:
             self.recorder.submit("record_handoff", handoff_id, turn_id, reason)
         closest = tuple((" › ".join(h.section.breadcrumb), h.section.url) for h in decision.also_see)
+        closest = closest or await self._closest(decision.question)
         await handoff.post_to_triage(turn_context, self.settings, Handoff(
             handoff_id, decision.question, reason, where or "Teams",
             handoff.thread_link(activity), closest))
+
+    async def _closest(self, question: str, k: int = 3) -> tuple[tuple[str, str], ...]:
+        """(title, url) of the sections closest to ``question``: what DAPA can resolve the hand-off with when
+        the decision showed none (a hand-off from "None of these", 👎, or no good answer)."""
+        index = self.holder.index
+        if index is None or not question.strip():
+            return ()
+        try:
+            result = await asyncio.to_thread(index.search, question, 3 * k)
+        except Exception as exc:
+            log.error("closest sections for the triage card: search failed (%s)", type(exc).__name__)
+            return ()
+        out: dict[str, str] = {}
+        for hit in getattr(result, "hits", result) or ():
+            if hit.score > 0 and hit.section.url not in out and len(out) < k:
+                out[hit.section.url] = " › ".join(hit.section.breadcrumb)
+        return tuple((title, url) for url, title in out.items())
 
     # ------------------------------------------------------------------ invokes
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
@@ -206,30 +238,97 @@ class HandbookBot(TeamsActivityHandler):
         data = action.get("data") or {}
         if isinstance(data, dict) and data.get("action") == RESOLVE:
             return await self._resolve(turn_context, data)
+        if isinstance(data, dict) and data.get("action") in (APPROVE, REJECT):
+            return await self._review_example(turn_context, data)
         status = await self._card_action(turn_context, data if isinstance(data, dict) else {})
         card = {"type": "AdaptiveCard", "version": CARD_VERSION,
                 "body": [{"type": "TextBlock", "text": status or "Nothing to do.", "wrap": True}]}
         return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
 
     async def _resolve(self, turn_context: TurnContext, data: dict) -> AdaptiveCardInvokeResponse:
-        """"Mark resolved" on a triage card: record who (hashed) and when; everyone sees the resolved card."""
+        """"Mark resolved" on a triage card: record who (hashed) and when; everyone sees the resolved card.
+        With a section picked or pasted (checked against the live index first: a link that names no indexed
+        section gets the triage card back with the reason, nothing stored) the question -> section pair is
+        recorded for the learning step and the resolved card offers to add the question as an example."""
         item = Handoff.from_data(data)
         if item is None:
-            return AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
-                                              value={"code": "BadRequest", "message": "not a hand-off"})
+            return _bad_card_action("not a hand-off")
+        link, section = picked_link(data), None
+        if link:
+            problem = self._not_from_triage(turn_context)
+            if problem is None and self.holder.index is None:
+                problem = "the handbook index is still loading; try again in a minute."
+            if problem is None:
+                section, problem = find_section(self.holder.index.sections, link)
+            if section is None:
+                log.info("hand-off %s: resolve with a section refused (not an indexed section, or not allowed here)",
+                         item.handoff_id[:12])
+                return _card(triage_card(item, problem=problem, link=link[:2000]))
         resolver = self._user_hash(turn_context)
         at, first = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), True
+        learnable = False
         if self.recorder is not None:
             try:
                 stored_at, first = await self.recorder.call("resolve_handoff", item.handoff_id, resolver)
                 at = stored_at[:16].replace("T", " ") + " UTC"
+                if section is not None:
+                    turn_id = await self._handoff_turn(item.handoff_id)
+                    learnable = bool(turn_id) and await asyncio.to_thread(
+                        self.learning.record_resolution, turn_id, section.url, resolver)
             except Exception as exc:
                 log.error("feedback store: could not record the resolution (%s)", type(exc).__name__)
         sender = turn_context.activity.from_property
         by = (sender.name if sender and sender.name else "") if first else ""
-        log.info("hand-off %s resolved (first=%s) by user=%s", item.handoff_id[:12], first, resolver)
-        return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive",
-                                          value=resolved_card(item, by, at))
+        log.info("hand-off %s resolved (first=%s, with a section=%s, learnable=%s) by user=%s", item.handoff_id[:12],
+                 first, section is not None, learnable, resolver)
+        shown = (" › ".join(section.breadcrumb), section.url) if section is not None else None
+        note = None if section is None or learnable else review_note("no question")
+        return _card(resolved_card(item, by, at, shown, offer=learnable, note=note))
+
+    async def _review_example(self, turn_context: TurnContext, data: dict) -> AdaptiveCardInvokeResponse:
+        """"Add the question as an example for this section" / "Don't use" on a resolved triage card: the
+        approval of ``python -m bot report --approve / --reject`` (bot/learning/triage.py), reviewer hashed."""
+        item = Handoff.from_data(data)
+        section, by, at = resolved_from_data(data)
+        if item is None or section is None:
+            return _bad_card_action("not a resolved hand-off")
+        verdict = "approved" if data.get("action") == APPROVE else "rejected"
+        problem = self._not_from_triage(turn_context)
+        if problem is None and (self.learning is None or self.recorder is None):
+            problem = "no question log is configured, so nothing can be learned from it."
+        index = self.holder.index
+        if problem is None and index is None:
+            problem = "the handbook index is still loading; try again in a minute."
+        if problem is not None:
+            return _card(resolved_card(item, by, at, section, offer=True, note=f"⚠️ {problem}"))
+        reviewer = self._user_hash(turn_context)
+        try:
+            turn_id = await self._handoff_turn(item.handoff_id)
+            outcome = (await asyncio.to_thread(self.learning.review_turn, turn_id, index, verdict, reviewer)
+                       if turn_id else None)
+        except Exception as exc:
+            log.error("learning store: could not record the review (%s)", type(exc).__name__)
+            return _card(resolved_card(item, by, at, section, offer=True,
+                                       note="⚠️ That could not be saved just now; nothing changed. Try again."))
+        state = outcome.state if outcome else "not resolved"
+        log.info("hand-off %s: example %s (%s) by user=%s", item.handoff_id[:12], verdict, state, reviewer)
+        sender = turn_context.activity.from_property
+        who = sender.name if sender and sender.name and state in ("approved", "rejected") else ""
+        note = review_note(state, outcome.detail if outcome else "", who, outcome.written if outcome else False)
+        return _card(resolved_card(item, by, at, section, note=note))
+
+    async def _handoff_turn(self, handoff_id: str) -> str | None:
+        """The stored turn a hand-off came from (after everything queued before it is written)."""
+        row = await self.recorder.call("handoff", handoff_id)
+        return row.get("turn_id") if row else None
+
+    def _not_from_triage(self, turn_context: TurnContext) -> str | None:
+        """Why a click that teaches the bot is refused outside DAPA's triage conversation (None: it is from there)."""
+        conversation = turn_context.activity.conversation
+        here = (conversation.id or "").split(";messageid=", 1)[0] if conversation else ""
+        if not self.settings.triage_conversation_id or here != self.settings.triage_conversation_id:
+            return "sections and examples are chosen from DAPA's triage conversation only."
+        return None
 
     async def on_teams_card_action_invoke(self, turn_context: TurnContext):
         value = turn_context.activity.value
@@ -311,6 +410,15 @@ class HandbookBot(TeamsActivityHandler):
         except Exception as exc:
             log.error("feedback store: could not record vote (%s)", type(exc).__name__)
             return False
+
+
+def _card(card: dict) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.card.adaptive", value=card)
+
+
+def _bad_card_action(message: str) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(status_code=400, type="application/vnd.microsoft.error",
+                                      value={"code": "BadRequest", "message": message})
 
 
 def _conversation_type(activity: Activity) -> str:
