@@ -183,7 +183,8 @@ def _outgoing(bundled_index) -> tuple[list[Activity], list[Activity]]:
     index = bundled_index[1]
     cards = Replies()
     replies = [cards.reply_for(decide(q, index), "turn-id", "a Teams personal chat")
-               for q in ("who is the data steward?", "what is open data?", "which team won the hockey match on Sunday?")]
+               for q in ("who is the data steward?", "what is open data?",
+                         "which team won the hockey match on Sunday?")]
     replies += [cards.welcome(), cards.help(), cards.reply_for(Decision(Kind.THANKS, "thanks")),
                 cards.vote_thanks("up")]
     out = []

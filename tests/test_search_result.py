@@ -85,6 +85,7 @@ class OnlySearch:
         return self._index.search(question, k)
 
 
-@pytest.mark.parametrize("question", ["who is the data steward at my agency?", "which team won the hockey match on Sunday"])
+@pytest.mark.parametrize("question", ["who is the data steward at my agency?",
+                                      "which team won the hockey match on Sunday"])
 def test_decide_never_calls_back_into_the_index(bundled_index, question):
     assert decide(question, OnlySearch(bundled_index[1])) == decide(question, bundled_index[1])
