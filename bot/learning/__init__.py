@@ -5,5 +5,6 @@ example questions for their section; a person approves them into ``knowledge/exa
 - ``suggest.py``: evidence from the question log -> grouped, ranked suggestions (pure, no I/O);
 - ``store.py``: the evidence query and the review decisions, in the feedback database (SQLite/PostgreSQL);
 - ``approved.py``: the machine-written examples file (read, merge, atomic write);
-- ``review.py``: what ``python -m bot report --suggest / --approve / --reject`` does.
+- ``review.py``: what ``python -m bot report --suggest / --approve / --reject / --export-approved`` does;
+- ``triage.py``: the same from DAPA's triage card in Teams (resolve with a section, approve, reject).
 """

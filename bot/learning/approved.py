@@ -2,8 +2,9 @@
 
 Same format as the team's hand-written ``knowledge/examples.toml`` (``[[section]]`` tables with ``url``
 and ``examples``), kept in a file of its own so the two never conflict. Only the approval step writes it
-(``python -m bot report --approve``): a question enters ``knowledge/`` through a person's approval and the
-pull request that commits this file. Writes are atomic (temporary file + rename) and sorted by section
+(``python -m bot report --approve`` / ``--export-approved``, or "Add the question as an example" on DAPA's
+triage card): a question enters ``knowledge/`` through a person's approval and the pull request that
+commits this file. Writes are atomic (temporary file + rename) and sorted by section
 URL, so a diff shows exactly what was approved.
 """
 
@@ -24,7 +25,8 @@ APPROVED_NAME = "examples.approved.toml"
 HEADER = """\
 # Example questions approved from the question log (issue 13: the bot learns from use).
 #
-# Written by `python -m bot report --approve ID ...` only: each entry is a question employees asked that
+# Written only by an approval (`python -m bot report --approve ID ...` / `--export-approved`, or "Add the
+# question as an example" on DAPA's triage card in Teams): each entry is a question employees asked that
 # DAPA approved as a way of asking for that section (a reply voted helpful, or a hand-off DAPA resolved
 # by pointing to the section). Indexed like knowledge/examples.toml at the next build. To withdraw one,
 # delete its line here (and `--reject` it, so it is not proposed again).
