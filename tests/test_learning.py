@@ -235,3 +235,20 @@ def test_knowledge_has_no_approved_questions_without_approval():
     approved = REPO / "knowledge" / "examples.approved.toml"
     if approved.exists():
         assert approved.read_text(encoding="utf-8") == format_approved(read_approved(approved))
+
+
+def test_concurrent_approvals_from_several_processes_are_all_kept(tmp_path):
+    """Bot workers and the CLI may approve at the same moment: the file is read, merged and replaced under a
+    lock on its folder, so no approval overwrites another."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "knowledge" / "examples.approved.toml"
+    code = ("import sys\nfrom bot.learning.approved import add_approved\n"
+            "w = sys.argv[1]\n"
+            "for i in range(15):\n"
+            "    add_approved(sys.argv[2], {f'https://h/#s{i % 3}': [f'question {i} from worker {w}']})\n")
+    workers = [subprocess.Popen([sys.executable, "-c", code, str(w), str(path)], cwd=REPO) for w in range(4)]
+    assert [p.wait(timeout=120) for p in workers] == [0] * 4
+    written = read_approved(path)
+    assert sum(len(v) for v in written.values()) == 60

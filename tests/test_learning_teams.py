@@ -307,10 +307,14 @@ async def test_personal_data_never_reaches_the_approved_file_from_teams(aiohttp_
     bot = await start(aiohttp_client, settings, served)
     card = await hand_off(bot, connector, question)
     status, body = await click(bot, connector, resolve_data(card, **{LINK_INPUT: GET_IN_TOUCH}), "resolve")
-    assert status == 200
+    resolved = body["value"]
+    assert status == 200 and f"]({GET_IN_TOUCH})" in all_text(resolved)      # resolved, and the pair recorded
+    assert f"looks like it holds personal data ({why})" in all_text(resolved)  # ... but no example offered
+    assert not actions_of(resolved, "Action.Execute")
     wait_for(lambda: learning_rows(settings)[0], 10, "the resolution")
     assert suggestions(settings, monkeypatch, capsys) == []
-    status, body = await click(bot, connector, action(body["value"], APPROVE), APPROVE)
+    stale = {**resolve_data(card), "action": APPROVE, "section": ["Get in touch", GET_IN_TOUCH], "by": "", "at": ""}
+    status, body = await click(bot, connector, stale, APPROVE)           # an approve click all the same
     assert status == 200 and f"looks like it holds personal data ({why})" in all_text(body["value"])
     assert not (settings.sources_file.parent / "examples.approved.toml").exists()
     assert learning_rows(settings)[1] == []                       # no review row copies the question either

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -62,20 +63,38 @@ def add_approved(path: str | Path, additions: dict[str, list[str]]) -> int:
     from bot.learning.suggest import phrasing_key
 
     path = Path(path)
-    current = read_approved(path)
-    added = 0
-    for url, texts in additions.items():
-        have = current.setdefault(url, [])
-        keys = {phrasing_key(t) for t in have}
-        for text in texts:
-            text = " ".join(text.split())
-            if phrasing_key(text) not in keys:
-                have.append(text)
-                keys.add(phrasing_key(text))
-                added += 1
-    if added:
-        write_atomic(path, format_approved(current))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(path.parent):   # bot workers and the CLI: read, merge and replace one at a time
+        current = read_approved(path)
+        added = 0
+        for url, texts in additions.items():
+            have = current.setdefault(url, [])
+            keys = {phrasing_key(t) for t in have}
+            for text in texts:
+                text = " ".join(text.split())
+                if phrasing_key(text) not in keys:
+                    have.append(text)
+                    keys.add(phrasing_key(text))
+                    added += 1
+        if added:
+            write_atomic(path, format_approved(current))
     return added
+
+
+@contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on ``folder`` (flock on its descriptor: nothing is created in it) across processes."""
+    try:
+        import fcntl
+    except ImportError:   # pragma: no cover  (not POSIX: no lock)
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)   # closing releases the lock
 
 
 def write_atomic(path: Path, text: str) -> None:

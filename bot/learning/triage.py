@@ -8,7 +8,8 @@ the event loop, card JSON in bot/triage_cards.py).
   page does not have, another site, or anything that is not a link is refused.
 - ``TriageLearning(settings)``: "Mark resolved" with a section records the (question -> section) pair
   (``LearningStore.record_resolution``) so it becomes a suggestion; "Add the question as an example" /
-  "Don't use" review that suggestion through ``review.review``, the path of
+  "Don't use" (offered only when ``check`` finds the question can become one) review that suggestion
+  through ``review.review``, the path of
   ``python -m bot report --approve / --reject``: remembered in the store's reviews (with the reviewer's
   salted hash), written to ``knowledge/examples.approved.toml``, never proposed again. A question that
   looks like personal data is never written (``Outcome.state == "personal"`` says why).
@@ -107,6 +108,27 @@ class TriageLearning:
     def record_resolution(self, turn_id: str, url: str, resolver: str | None) -> bool:
         return self.store().record_resolution(turn_id, url, resolver)
 
+    def check(self, turn_id: str, index) -> Outcome | None:
+        """None when the question of ``turn_id`` can be reviewed as an example of the section it was resolved
+        with (a current suggestion holds it), else why not (the ``Outcome`` a review click would get)."""
+        store = self.store()
+        resolved = store.resolution(turn_id)
+        if resolved is None:
+            return Outcome("not resolved")
+        question, url = resolved
+        with self._lock:
+            return self._current(store, question, url, index)[1]
+
+    def _current(self, store: LearningStore, question: str, url: str, index):
+        """-> (the current suggestion holding ``question`` for ``url``, None) or (None, why there is none)."""
+        key = phrasing_key(question)
+        earlier = store.verdict(url, key)
+        if earlier is not None:
+            return None, Outcome(f"already {earlier}", phrasings=(question,))
+        found, _, _ = current_suggestions(store, index, self.knowledge, self.settings.handbook_url)
+        match = next((s for s in found if s.url == url and key in {phrasing_key(p) for p in s.phrasings}), None)
+        return (match, None) if match is not None else (None, self._not_proposed(question, url, index))
+
     def review_turn(self, turn_id: str, index, verdict: str, reviewer: str | None) -> Outcome:
         """Approve or reject the question of ``turn_id`` as an example of the section its hand-off was
         resolved with: the current suggestion holding that question, reviewed as the CLI reviews it."""
@@ -115,18 +137,13 @@ class TriageLearning:
         if resolved is None:
             return Outcome("not resolved")
         question, url = resolved
-        key = phrasing_key(question)
         with self._lock:
-            earlier = store.verdict(url, key)
-            if earlier is not None:
-                return Outcome(f"already {earlier}", phrasings=(question,))
-            site = self.settings.handbook_url
-            found, _, _ = current_suggestions(store, index, self.knowledge, site)
-            match = next((s for s in found if s.url == url and key in {phrasing_key(p) for p in s.phrasings}), None)
+            match, why = self._current(store, question, url, index)
             if match is None:
-                return self._not_proposed(question, url, index)
+                return why
             write = verdict == "approved" and _writable(self.knowledge.approved)
-            review(store, index, self.knowledge, [match.id], verdict, reviewer=reviewer, site=site, write=write)
+            review(store, index, self.knowledge, [match.id], verdict, reviewer=reviewer,
+                   site=self.settings.handbook_url, write=write)
             return Outcome(verdict, phrasings=tuple(match.phrasings), written=write)
 
     def _not_proposed(self, question: str, url: str, index) -> Outcome:

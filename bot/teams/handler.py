@@ -266,7 +266,7 @@ class HandbookBot(TeamsActivityHandler):
                 return _card(triage_card(item, problem=problem, link=link[:2000]))
         resolver = self._user_hash(turn_context)
         at, first = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), True
-        learnable = False
+        learnable, why = False, None
         if self.recorder is not None:
             try:
                 stored_at, first = await self.recorder.call("resolve_handoff", item.handoff_id, resolver)
@@ -275,6 +275,8 @@ class HandbookBot(TeamsActivityHandler):
                     turn_id = await self._handoff_turn(item.handoff_id)
                     learnable = bool(turn_id) and await asyncio.to_thread(
                         self.learning.record_resolution, turn_id, section.url, resolver)
+                    if learnable:   # can the question become an example? (else the card says why at once)
+                        why = await asyncio.to_thread(self.learning.check, turn_id, self.holder.index)
             except Exception as exc:
                 log.error("feedback store: could not record the resolution (%s)", type(exc).__name__)
         sender = turn_context.activity.from_property
@@ -283,7 +285,9 @@ class HandbookBot(TeamsActivityHandler):
                  first, section is not None, learnable, resolver)
         shown = (" › ".join(section.breadcrumb), section.url) if section is not None else None
         note = None if section is None or learnable else review_note("no question")
-        return _card(resolved_card(item, by, at, shown, offer=learnable, note=note))
+        if why is not None:
+            note = review_note(why.state, why.detail)
+        return _card(resolved_card(item, by, at, shown, offer=learnable and why is None, note=note))
 
     async def _review_example(self, turn_context: TurnContext, data: dict) -> AdaptiveCardInvokeResponse:
         """"Add the question as an example for this section" / "Don't use" on a resolved triage card: the
