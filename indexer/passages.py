@@ -40,7 +40,8 @@ def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, flo
     if not units:
         return "", ""
     weights = idf or {}
-    scores = [sum(weights.get(t, 1.0) for t in u.terms & question_terms) for u in units]
+    scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
+              for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     start = best - 1 if best > 0 and units[best - 1].text.endswith(":") and len(units[best - 1].text) < 200 else best
     chosen = [start]

@@ -349,7 +349,10 @@ class Ranker:
 def _fix_word(token: str, fixes: dict[str, str]) -> str:
     """A whitespace-separated token with its misspelt word replaced (punctuation kept)."""
     folded = fold(token)
-    if not any(typo in folded for typo in fixes):   # a word of the token is a substring of its folded text
+    for typo in fixes:   # a word of the token is a substring of its folded text
+        if typo in folded:
+            break
+    else:
         return token
     found = words(token)
     if len(found) == 1 and found[0] in fixes:

@@ -3,12 +3,16 @@ by cosine similarity of character n-grams (``gatway`` -> ``gateway``)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from indexer.text import STOP_WORDS, stem, words
 
 CACHE_WORDS = 4096   # corrections remembered per corrector (word -> fix); emptied when full
+BATCH_CELLS = 1 << 20   # words x vocabulary similarities computed at once (memory bound)
+_UNSEEN = object()
 
 
 class SpellingCorrector:
@@ -57,38 +61,73 @@ class SpellingCorrector:
 
     def correct_word(self, word: str) -> str | None:
         """Closest vocabulary word for an unknown ``word``, or None."""
-        if self._matrix is None or len(word) < self.min_length or not word.isalpha() or self.known(word):
-            return None
-        memo = self._memo
-        if word in memo:
-            return memo[word]
-        fixed = self._closest(word)
-        if len(memo) >= CACHE_WORDS:
-            memo.clear()
-        memo[word] = fixed
-        return fixed
+        return self.correct_words([word])[0]
 
-    def _closest(self, word: str) -> str | None:
-        vocab, idf = self.grams, self.gram_idf
-        padded = f" {word} "
-        grams: dict[int, int] = {}
-        for n in (2, 3):
-            for i in range(len(padded) - n + 1):
-                col = vocab.get(padded[i:i + n])
-                if col is not None:
-                    grams[col] = grams.get(col, 0) + 1
-        if not grams:
-            return None
-        cols = np.fromiter(grams, dtype=np.int64)
-        weights = (1.0 + np.log(np.fromiter(grams.values(), dtype=np.float64))) * idf[cols]
-        weights /= np.linalg.norm(weights)
-        matrix = self._matrix  # CSR, grams x words
-        # All n-grams' postings at once; bincount adds them in the same order as a loop over ``cols``.
-        lo, hi = matrix.indptr[cols], matrix.indptr[cols + 1]
-        lengths = hi - lo
-        at = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        sims = np.bincount(matrix.indices[at], np.repeat(weights, lengths) * matrix.data[at],
-                           minlength=len(self.vocabulary))
+    def _unknown(self, word: str) -> bool:
+        """A word worth looking up: long enough, letters only, and not a known word's stem."""
+        return self._matrix is not None and len(word) >= self.min_length and word.isalpha() and not self.known(word)
+
+    def correct_words(self, found: list[str]) -> list[str | None]:
+        """``correct_word`` of each word; the unknown words not remembered are looked up together."""
+        memo, got, todo = self._memo, {}, []
+        for w in found:
+            if w not in got:
+                fixed = memo.get(w, _UNSEEN)   # one read: another thread may empty the memory meanwhile
+                if fixed is _UNSEEN and self._unknown(w):
+                    todo.append(w)
+                got[w] = None if fixed is _UNSEEN else fixed
+        if todo:
+            looked_up = dict(zip(todo, self._closest(todo)))
+            got.update(looked_up)
+            if len(memo) + len(looked_up) > CACHE_WORDS:
+                memo.clear()
+            if len(looked_up) <= CACHE_WORDS:
+                memo.update(looked_up)
+        return [got[w] for w in found]
+
+    def _closest(self, found: list[str]) -> list[str | None]:
+        """The closest vocabulary word of each word (or None): cosine similarity of character n-gram
+        tf-idf vectors. All words' n-gram postings are summed in one ``bincount`` (each word's in the
+        same order as a loop over its n-grams would), in batches of at most ``BATCH_CELLS`` similarities."""
+        vocab, idf, size = self.grams, self.gram_idf, max(len(self.vocabulary), 1)
+        out: list[str | None] = [None] * len(found)
+        looked: list[tuple[int, np.ndarray, np.ndarray]] = []   # (word, n-gram columns, weights)
+        for r, word in enumerate(found):
+            padded = f" {word} "
+            grams: dict[int, int] = {}
+            for n in (2, 3):
+                for i in range(len(padded) - n + 1):
+                    col = vocab.get(padded[i:i + n])
+                    if col is not None:
+                        grams[col] = grams.get(col, 0) + 1
+            if grams:
+                cols = np.fromiter(grams, dtype=np.int64)
+                weights = (1.0 + np.log(np.fromiter(grams.values(), dtype=np.float64))) * idf[cols]
+                weights /= math.sqrt(float(weights.dot(weights)))   # np.linalg.norm without its overhead
+                looked.append((r, cols, weights))
+        step = max(1, BATCH_CELLS // size)
+        for b in range(0, len(looked), step):
+            batch = looked[b:b + step]
+            owner = np.repeat(np.arange(len(batch)), [len(cols) for _, cols, _ in batch])
+            sims = self._similarities(np.concatenate([c for _, c, _ in batch]),
+                                      np.concatenate([w for _, _, w in batch]), owner, len(batch))
+            best = sims.max(axis=1)
+            for k, (r, _, _) in enumerate(batch):
+                if best[k] >= self.min_similarity:   # else no word is close enough (most unknown words)
+                    out[r] = self._pick(found[r], sims[k])
+        return out
+
+    def _similarities(self, cols: np.ndarray, weights: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+        """(count, W) similarities of ``count`` words from their n-gram columns and weights (owner: word)."""
+        matrix, size = self._matrix, len(self.vocabulary)   # CSR, grams x words
+        lo = matrix.indptr[cols]
+        lengths = matrix.indptr[cols + 1] - lo
+        at = (lo - lengths.cumsum() + lengths).repeat(lengths) + np.arange(int(lengths.sum()))
+        cells = owner.repeat(lengths) * size + matrix.indices[at]
+        sims = np.bincount(cells, weights.repeat(lengths) * matrix.data[at], minlength=count * size)
+        return sims.reshape(count, size)
+
+    def _pick(self, word: str, sims: np.ndarray) -> str | None:
         top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
         for i in top[np.argsort(-sims[top])]:
             candidate = self.vocabulary[int(i)]
@@ -102,13 +141,8 @@ class SpellingCorrector:
 
     def correct(self, text: str) -> tuple[str, dict[str, str]]:
         """-> (text with corrected words appended, {typo: correction})."""
-        fixes = {}
-        for w in words(text):
-            if w in STOP_WORDS or w in fixes:
-                continue
-            fixed = self.correct_word(w)
-            if fixed:
-                fixes[w] = fixed
+        found = [w for w in words(text) if w not in STOP_WORDS]
+        fixes = {w: fixed for w, fixed in zip(found, self.correct_words(found)) if fixed}
         if not fixes:
             return text, {}
         return text + " " + " ".join(fixes.values()), fixes

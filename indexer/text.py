@@ -63,6 +63,11 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """Folded word tokens; a compound (``plug-ins``, ``data.ct.gov``, ``4-67p``) yields its parts and
     their concatenation (``plugins``), so either spelling matches."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=64)   # a question is split several times on its way (typos, terms, ask, evidence)
+def _words(text: str) -> tuple[str, ...]:
     out = []
     for tok in _TOKEN.findall(fold(text)):
         if tok.isalnum():
@@ -73,7 +78,7 @@ def words(text: str) -> list[str]:
         if len(parts) > 1:
             out.append("".join(parts))
         out.extend(p for p in parts if p)
-    return out
+    return tuple(out)
 
 
 def content_terms(text: str) -> list[str]:

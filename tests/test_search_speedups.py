@@ -16,6 +16,7 @@ import pytest
 
 from bot.decision.decide import clean_question, decide
 from bot.decision.intents import latin_share
+from indexer import spelling
 from indexer.index import Index
 from indexer.ranker import _fix_word
 from indexer.spelling import CACHE_WORDS, SpellingCorrector
@@ -132,6 +133,7 @@ def test_text_pieces_equal_their_reference(text):
 
 def test_spelling_equals_the_loop_over_ngrams(bundled_index):
     corrector = bundled_index[1].ranker.spelling
+    original_batch = spelling.BATCH_CELLS
     probes = {w for q in ODD_TEXTS for w in words(q)} | {
         "gatway", "datset", "metdata", "publsh", "stewrd", "socrat", "sync", "choropleth", "zzzz", "qqqqqq", "night",
         "aproval", "retirment", "schedual", "spredsheet"}
@@ -143,6 +145,15 @@ def test_spelling_equals_the_loop_over_ngrams(bundled_index):
         assert corrector.correct_word(word) == expected, word       # remembered: the same answer
         corrected += expected is not None
     assert corrected > 20
+    ordered = sorted(probes)
+    expected = [reference_closest(corrector, w) for w in ordered]
+    for batch_cells in (spelling.BATCH_CELLS, 3 * len(corrector.vocabulary) + 1):   # one batch; batches of 3
+        corrector._memo.clear()
+        spelling.BATCH_CELLS = batch_cells
+        try:
+            assert corrector.correct_words(ordered + ordered[::-1]) == expected + expected[::-1]
+        finally:
+            spelling.BATCH_CELLS = original_batch
 
 
 def test_spelling_memory_is_bounded_and_not_stored(tmp_path):

@@ -34,6 +34,8 @@ _HANDOFF = re.compile(
     r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|somebody|the\s+)?(real\s+)?(person|human|people|someone|"
     r"somebody|agent|dapa|team|staff)\b|\b(real|actual)\s+(person|human)\b|\bhuman\s+(agent|being|please)\b"
     r"|\bescalate\b|^\s*(agent|human|operator|person)\s*[.!?]*\s*$")
+# Every alternative of _HANDOFF contains one of these words: a message without them is not searched (speed).
+_HANDOFF_NEEDS = ("talk", "speak", "chat", "real", "actual", "human", "escalate", "agent", "operator", "person")
 _ACTION = re.compile(
     r"\b(give|grant|get|add|assign)\s+(me|us|my\s+\w+|our\s+\w+)\s+(\w+\s+){0,2}(access|permissions?|rights|role|"
     r"privileges?)\b|\b(can|could|would|will)\s+(you|u)\s+(please\s+)?(grant|add|remove|reset|unlock|approve|"
@@ -48,11 +50,11 @@ def detect_intent(text: str) -> Intent | None:
         return Intent.HELP
     if _HELP.match(folded):
         return Intent.HELP
-    if _HANDOFF.search(folded):
+    if any(word in folded for word in _HANDOFF_NEEDS) and _HANDOFF.search(folded):
         return Intent.HANDOFF
     if _ACTION.search(folded):
         return Intent.ACTION
-    without_links = _URL.sub(" ", folded)
+    without_links = _URL.sub(" ", folded) if ("@" in folded or "http" in folded or "www." in folded) else folded
     if not any(ch.isalnum() for ch in without_links):
         return Intent.UNCLEAR
     if latin_share(without_links) < MIN_LATIN_SHARE:
