@@ -42,7 +42,7 @@ from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
-FORMAT_VERSION = 3  # bump when the sections' fields or the meaning of the ranker's state change
+FORMAT_VERSION = 4  # bump when the sections' fields or the meaning of the ranker's state change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as its correction in Query.terms
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "ranker.json", "ranker.npz")
@@ -104,6 +104,12 @@ class Index:
             cand, z = cand[order], z[order]
             relevance = np.exp(z - z[0])
             relevance /= relevance.sum()
+        matched = ranker.example_match(question)
+        if matched is not None:   # an example question asked again: its section leads, whatever the scores
+            own = cand == matched
+            if relevance is not None:
+                relevance = np.concatenate([relevance[own] if own.any() else [0.0], relevance[~own]])
+            cand = np.concatenate([[matched], cand[~own]])
         asked = parsed.ask_terms if query.is_post else parsed.terms
         terms = {t for t in asked if not is_group(t)}
         idf = self._passage_idf()
@@ -111,7 +117,7 @@ class Index:
         for j, i in enumerate(map(int, cand[:k])):
             md, plain = best_passage(self._units(i), terms, idf)
             hits.append(Hit(self.sections[i], float(text_score[i]), md, plain, i, self._section_terms(i),
-                            None if relevance is None else float(relevance[j])))
+                            None if relevance is None else float(relevance[j]), i == matched))
         return SearchResult(query, tuple(hits))
 
     def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:

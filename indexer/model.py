@@ -64,6 +64,7 @@ class Hit:
     position: int = -1                        # the section's row in the index
     section_terms: frozenset[str] = frozenset()
     relevance: float | None = None            # the reranker's softmax share among the candidates
+    example_match: bool = False               # the question is one of this section's example questions
 
     def to_json(self) -> dict:
         return {

@@ -25,8 +25,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 from indexer.definitions import Definitions
 from indexer.model import Section
 from indexer.query import ParsedQuery, understand, zipf_table
+from indexer.rerank import FIELDS
 from indexer.spelling import SpellingCorrector
-from indexer.text import Analyzer, Synonyms, fold, sentences, words
+from indexer.text import Analyzer, Synonyms, content_terms, fold, sentences, words
 
 
 @dataclass
@@ -177,6 +178,8 @@ class Ranker:
         self.passages = FieldIndex(analyzer, p.k1, p.b_body)
         self.heading = FieldIndex(analyzer, p.k1, 0.0)
         self.examples = FieldIndex(analyzer, p.k1, 0.3)
+        self.example_docs = FieldIndex(analyzer, p.k1, p.b_body)   # (n, V) all of a section's examples as one text
+        self.example_keys: dict[str, int] = {}             # example_key -> section row (-1: two sections share it)
         self.passage_starts: np.ndarray | None = None
         self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question
         self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
@@ -221,6 +224,15 @@ class Ranker:
         self.example_owner = np.asarray([r for r, _ in examples], dtype=np.int64)
         self.example_count = np.bincount(self.example_owner, minlength=len(sections)).astype(np.int64)
         self.example_totals = np.asarray(self.examples.matrix.sum(axis=1)).ravel() if examples else np.zeros(0)
+        joined = [[] for _ in sections]
+        for row, text in examples:
+            joined[row].append(text)
+        self.example_docs.fit_transform_counts(["\n".join(t) for t in joined])
+        self.example_keys = {}
+        for row, text in examples:
+            key = example_key(text)
+            if key:
+                self.example_keys[key] = row if self.example_keys.get(key, row) == row else -1
         pages = [s.page_url for s in sections]
         starts = [i for i in range(len(pages)) if i == 0 or pages[i] != pages[i - 1]]
         self.page_starts = np.asarray(starts, dtype=np.int64)
@@ -259,7 +271,7 @@ class Ranker:
         multi = len(query.ask) < len(query.sentences)
         for prefix, terms in (("", query.terms), ("ask_", query.ask_terms)):
             if prefix and not multi:
-                for name in ("title", "body", "passage", "example", "coverage", "heading", "specific"):
+                for name in FIELDS:
                     out["ask_" + name] = out[name]
                 break
             out[prefix + "title"] = self.title.scores(terms)
@@ -271,6 +283,7 @@ class Ranker:
             else:
                 out[prefix + "passage"] = np.zeros(n)
             out[prefix + "example"] = self._example_scores(terms)
+            out[prefix + "example_doc"] = self._example_doc_scores(terms)
             out[prefix + "heading"] = self._heading_overlap(terms)
         defines = np.zeros(n)
         if self.params.definition_weight > 0:
@@ -320,6 +333,19 @@ class Ranker:
         np.maximum.at(out, self.example_owner, sim)
         return out
 
+    def _example_doc_scores(self, terms) -> np.ndarray:
+        """BM25 share of the question's weighted terms in all of a section's example questions taken
+        as one text (the section's vocabulary of asking) -> (n,)."""
+        if self.example_docs.matrix is None or self.example_docs.matrix.shape[0] != self.n_sections:
+            return np.zeros(self.n_sections)
+        return self.example_docs.scores(terms)
+
+    def example_match(self, question: str) -> int | None:
+        """The section whose example question this question is, word for word up to stop words, word
+        order and inflection (``example_key``); None when there is none or two sections claim it."""
+        row = self.example_keys.get(example_key(question), -1) if self.example_keys else -1
+        return row if row >= 0 else None
+
     def _heading_overlap(self, terms) -> np.ndarray:
         """Share of each heading's idf that the question's terms cover -> (n,)."""
         cols, _ = self.heading._weighted(terms)
@@ -344,6 +370,12 @@ class Ranker:
 
     def describe(self) -> dict:
         return asdict(self.params)
+
+
+def example_key(text: str) -> str:
+    """The distinct content stems of a question, sorted: two phrasings with the same key ask the same
+    thing in the same words ("How do I publish a dataset?" and "publishing datasets, how?")."""
+    return " ".join(sorted(set(content_terms(text))))
 
 
 def _fix_word(token: str, fixes: dict[str, str]) -> str:

@@ -20,7 +20,7 @@ from indexer.model import Section
 from indexer.query import ParsedQuery
 
 MODEL_PATH = Path(__file__).resolve().parent / "rerank.json"
-FIELDS = ("title", "body", "passage", "example", "coverage", "heading", "specific")
+FIELDS = ("title", "body", "passage", "example", "example_doc", "coverage", "heading", "specific")
 STATIC = ("log_chars", "level", "is_faq", "is_page_top", "has_examples")
 FEATURES = (
     "first", "first_rel", "first_gap", "log_rank", *FIELDS, "definition", *(f"ask_{f}" for f in FIELDS),

@@ -87,6 +87,35 @@ def test_example_questions_match_question_to_question():
     assert index.meta["examples"] == 1
 
 
+def test_an_example_question_asked_again_leads_with_its_section_and_is_answered():
+    from bot.decision.decide import decide
+    from bot.decision.kinds import Kind, Reason
+
+    asked = "Spreadsheet meetings: when are they planned?"   # its words point at the meetings section
+    plain = _index(rerank_model="default")
+    assert _top(plain, asked) == "meetings"
+    index = _index([(0, "when are the spreadsheet meetings planned"), (2, "outdated table")], rerank_model="default")
+    result = index.search(asked, 3)
+    assert result.hits[0].section.anchor == "upload" and result.hits[0].example_match
+    assert not any(h.example_match for h in result.hits[1:])
+    decision = decide(asked, index)
+    assert decision.kind is Kind.ANSWER and decision.reason is Reason.EXAMPLE_QUESTION
+    assert decision.best.section.anchor == "upload"
+    assert not index.search("when are the spreadsheet meetings planned for next year", 3).hits[0].example_match
+
+
+def test_an_example_two_sections_claim_decides_nothing():
+    index = _index([(0, "table questions"), (2, "questions about the table")], rerank_model="default")
+    assert index.ranker.example_match("table questions") is None
+    assert not any(h.example_match for h in index.search("table questions", 3).hits)
+
+
+def test_a_sections_example_vocabulary_is_a_field_of_its_own():
+    index = _index([(3, "where do we sign up for the weekly planning call"), (3, "agenda of the tuesday call")])
+    scores = index.ranker.field_scores(index.ranker.understand("sign up for the agenda call")[0])["example_doc"]
+    assert scores.argmax() == 3 and scores[3] > 0 and scores[:3].max() == 0
+
+
 def test_examples_file_resolves_urls_paths_and_faq_questions(tmp_path):
     path = tmp_path / "examples.toml"
     path.write_text(

@@ -16,6 +16,9 @@ ask`` and the evaluation all call it.
    - *unsure*: "I'm not sure the handbook covers this — these sections come closest": up to three
      sections and the hand-off to DAPA in the same reply;
    - *handoff*: nothing relevant; DAPA only.
+   A question that is one of a section's example questions (``knowledge/examples.toml`` or approved from
+   use, same words up to stop words, order and inflection) is answered with that section: the DAPA team
+   said so.
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ def decide(question: str, index: Index, max_chars: int = MAX_QUESTION_CHARS,
     model = model or default_model()
     evidence = gather(result)
     p = model.probability(evidence)
-    tier = Kind(model.tier(p))
+    tier = ANSWER if hits[0].example_match else Kind(model.tier(p))
     if tier is HANDOFF:
         return Decision(HANDOFF, text, reason=Reason.OUTSIDE_HANDBOOK, probability=p, evidence=evidence,
                         truncated=truncated)
@@ -114,11 +117,11 @@ def decide(question: str, index: Index, max_chars: int = MAX_QUESTION_CHARS,
                         evidence=evidence, truncated=truncated)
 
     best, rest = hits[0], hits[1:]
-    alternatives = tuple(h for h in rest[:1]
-                         if h.section.page_url != best.section.page_url and h.score >= ALTERNATIVE_RATIO * best.score)
+    alternatives = tuple(h for h in rest[:1] if not best.example_match
+                         and h.section.page_url != best.section.page_url and h.score >= ALTERNATIVE_RATIO * best.score)
     shown = {best.section.url, *(h.section.url for h in alternatives)}
     also = _distinct([h for h in rest if h.section.url not in shown], MAX_SHOWN - len(shown))
-    reason = Reason.NEAR_TIE if alternatives else Reason.CONFIDENT
+    reason = Reason.NEAR_TIE if alternatives else Reason.EXAMPLE_QUESTION if best.example_match else Reason.CONFIDENT
     return Decision(ANSWER, text, best, alternatives, also, reason, p, evidence, truncated)
 
 

@@ -59,6 +59,7 @@ class Reason(_Named):
 
     CONFIDENT = "confident"
     NEAR_TIE = "near tie"
+    EXAMPLE_QUESTION = "example question"   # asked as one of the section's example questions
     NOT_SURE = "not sure"
     OUTSIDE_HANDBOOK = "outside handbook"
     ACTION_REQUEST = "action request"
