@@ -56,7 +56,8 @@ def test_clean_question_strips_control_characters_and_keeps_the_end_of_a_long_po
 
 
 def _model(answer_at: float, handoff_below: float) -> HandoffModel:
-    return replace(default_model(), answer_at=answer_at, handoff_below=handoff_below)
+    return replace(default_model(), answer_at=answer_at, handoff_below=handoff_below, post_answer_at=None,
+                   post_handoff_below=None)
 
 
 def test_each_tier_follows_the_probability(bundled_index):
@@ -75,6 +76,23 @@ def test_each_tier_follows_the_probability(bundled_index):
     handoff = decide(question, index, model=_model(1.0, min(1.0, p + 1e-6)))
     assert handoff.kind == HANDOFF and handoff.escalates and handoff.answers == ()
     assert handoff.reason == "outside handbook"
+
+
+def test_a_channel_post_follows_its_own_thresholds(bundled_index):
+    index = bundled_index[1]
+    post = ("We just took over the licensing numbers from another unit and I'm reading up before the next "
+            "refresh. Who at my agency is the data steward?")
+    question = "who is the data steward at my agency?"
+    assert index.search(post).query.is_post and not index.search(question).query.is_post
+    p_post, p_question = decide(post, index).probability, decide(question, index).probability
+    low, high = min(p_post, p_question) / 2, 1.0
+    posts_answered = replace(_model(high, low), post_answer_at=low, post_handoff_below=low / 2)
+    assert decide(post, index, model=posts_answered).kind == ANSWER
+    assert decide(question, index, model=posts_answered).kind == UNSURE
+    assert posts_answered.thresholds(is_post=True) == (low, low / 2)
+    assert posts_answered.thresholds() == (high, low)
+    with pytest.raises(HandoffModelError):
+        HandoffModel.from_json(dict(default_model().to_json(), post_answer_at=0.1, post_handoff_below=0.5))
 
 
 def test_unsure_reply_shows_sections_and_dapa_in_one_card(bundled_index):

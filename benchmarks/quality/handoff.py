@@ -38,6 +38,7 @@ MAX_CONFIDENT_WRONG = 0.06   # targets: <= 0.08 (margin for unseen questions)
 MAX_OOS_ANSWERED = 0.12      # target: <= 0.15
 MAX_RIGHT_HIDDEN = 0.02      # in-scope questions whose right section the hand-off tier would hide
 THRESHOLD_FOLDS = 5
+PER_STYLE = True             # posts get their own pair of thresholds, chosen on the post sets alone
 
 
 def family(q: Question) -> str:
@@ -95,9 +96,10 @@ def _predict(fitted, x: np.ndarray) -> np.ndarray:
     return lr.predict_proba((x - mean) / scale)[:, 1]
 
 
-def choose_thresholds(p: np.ndarray, rows: list[Row]) -> tuple[float, float]:
-    """(answer_at, handoff_below) from out-of-fold probabilities ``p`` of ``rows`` (see module doc)."""
-    fam = np.array([family(r.question) for r in rows])
+def choose_thresholds(p: np.ndarray, rows: list[Row], by_family: bool = True) -> tuple[float, float]:
+    """(answer_at, handoff_below) from out-of-fold probabilities ``p`` of ``rows`` (see module doc); the
+    bounds hold for each question family (``by_family``) or for the rows as one group."""
+    fam = np.array([family(r.question) if by_family else "questions" for r in rows])
     ins = np.array([r.question.in_scope for r in rows])
     top1 = np.array([r.top1 for r in rows])
     right3 = np.array([r.right3 for r in rows])
@@ -146,11 +148,20 @@ def fit_model(rows: list[Row], k: int = THRESHOLD_FOLDS, seed: int = DEFAULT_SEE
     for f in range(k):
         test = folds == f
         oof[test] = _predict(_fit_lr(x[~test], y[~test]), x[test])
-    answer_at, handoff_below = choose_thresholds(oof, rows)
+    post = None
+    if PER_STYLE:   # grouped as the bot tells them apart at run time (Query.is_post), not by question set
+        is_post = x[:, list(FEATURES).index("is_post")] > 0
+        answer_at, handoff_below = choose_thresholds(oof[~is_post], [r for r, m in zip(rows, is_post) if not m],
+                                                     by_family=False)
+        if is_post.any():
+            post = choose_thresholds(oof[is_post], [r for r, m in zip(rows, is_post) if m], by_family=False)
+    else:
+        answer_at, handoff_below = choose_thresholds(oof, rows)
     mean, scale, lr = _fit_lr(x, y)
     model = HandoffModel(tuple(FEATURES), tuple(round(float(v), 6) for v in mean),
                          tuple(round(float(v), 6) for v in scale), tuple(round(float(v), 6) for v in lr.coef_[0]),
                          round(float(lr.intercept_[0]), 6), round(answer_at, 6), round(handoff_below, 6),
+                         None if post is None else round(post[0], 6), None if post is None else round(post[1], 6),
                          fitted_info or {})
     return model, oof, rows
 
@@ -201,6 +212,7 @@ def nested_cv(shared, k: int = DEFAULT_K, seed: int = DEFAULT_SEED, nested: bool
         for q in fold.test:
             decisions[q.id] = decide(q.q, fold.index, model=model)
         log(f"  fold {fold.number}: answer_at={model.answer_at:.3f} handoff_below={model.handoff_below:.3f} "
+            f"posts {model.thresholds(True)[0]:.3f}/{model.thresholds(True)[1]:.3f} "
             f"({time.perf_counter() - start:.1f} s)")
     return decisions, outer, models
 
@@ -252,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     info["cv_auc_top1"] = round(float(roc_auc_score(y_t1, oof)), 4)
     print(f"hand-off model: {len(fitted_rows)} rows {counts}; out-of-fold AUC in-scope vs out "
           f"{info['cv_auc_in_scope']}, top-1 right vs not {info['cv_auc_top1']}; answer_at={model.answer_at:.3f} "
+          f"(posts {model.thresholds(True)[0]:.3f}) "
           f"handoff_below={model.handoff_below:.3f}")
     for name, c in sorted(zip(model.features, model.coef), key=lambda t: -abs(t[1])):
         print(f"  {name:<14} {c:+.3f}")

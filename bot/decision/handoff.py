@@ -6,6 +6,10 @@ with, and the two thresholds that turn it into a reply tier (framework-free; no 
     p >= handoff_below    -> "unsure"   (closest sections + the hand-off to DAPA in the same card)
     otherwise             -> "handoff"  (nothing relevant: DAPA only)
 
+A channel post (several sentences, ``Query.is_post``) has its own pair of thresholds
+(``post_answer_at``, ``post_handoff_below``): the same probability means a different risk of a wrong
+answer for a 60-word post than for a 5-word question, and each pair is chosen on its own style.
+
 The parameters are data (``params.json`` beside this file), written by ``make train``
 (``python -m benchmarks.quality.handoff --write``): a logistic regression fitted on the train sets'
 cross-validated search results, the thresholds picked by cross-validation. ``HandoffModel.load`` checks
@@ -38,6 +42,8 @@ class HandoffModel:
     intercept: float
     answer_at: float          # p at or above: answer
     handoff_below: float      # p below: hand-off (between the two: unsure)
+    post_answer_at: float | None = None       # the same two for a channel post (None: as above)
+    post_handoff_below: float | None = None
     fitted: dict = field(default_factory=dict, compare=False)   # how and on what it was fitted (provenance)
 
     def probability(self, evidence: Evidence) -> float:
@@ -49,17 +55,25 @@ class HandoffModel:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
 
-    def tier(self, p: float) -> str:
+    def thresholds(self, is_post: bool = False) -> tuple[float, float]:
+        """(answer_at, handoff_below) for a short question or a channel post."""
+        if is_post and self.post_answer_at is not None and self.post_handoff_below is not None:
+            return self.post_answer_at, self.post_handoff_below
+        return self.answer_at, self.handoff_below
+
+    def tier(self, p: float, is_post: bool = False) -> str:
         """"answer" | "unsure" | "handoff" for a probability from ``probability``."""
-        if p >= self.answer_at:
+        answer_at, handoff_below = self.thresholds(is_post)
+        if p >= answer_at:
             return "answer"
-        return "unsure" if p >= self.handoff_below else "handoff"
+        return "unsure" if p >= handoff_below else "handoff"
 
     # ------------------------------------------------------------------ data
     def to_json(self) -> dict:
         return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
                 "coef": list(self.coef), "intercept": self.intercept, "answer_at": self.answer_at,
-                "handoff_below": self.handoff_below, "fitted": self.fitted}
+                "handoff_below": self.handoff_below, "post_answer_at": self.post_answer_at,
+                "post_handoff_below": self.post_handoff_below, "fitted": self.fitted}
 
     @classmethod
     def from_json(cls, data: dict) -> HandoffModel:
@@ -67,14 +81,17 @@ class HandoffModel:
             names = tuple(data["features"])
             model = cls(names, tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
                         tuple(map(float, data["coef"])), float(data["intercept"]), float(data["answer_at"]),
-                        float(data["handoff_below"]), dict(data.get("fitted") or {}))
+                        float(data["handoff_below"]), _optional(data.get("post_answer_at")),
+                        _optional(data.get("post_handoff_below")), dict(data.get("fitted") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise HandoffModelError(f"hand-off parameters malformed: {exc}") from None
         unknown = set(names) - set(FEATURES)
         if unknown or not (len(names) == len(model.mean) == len(model.scale) == len(model.coef)):
             raise HandoffModelError(f"hand-off parameters do not match the evidence features (unknown: "
                                     f"{sorted(unknown)}); refit them: make train")
-        if any(s <= 0 for s in model.scale) or not 0 <= model.handoff_below <= model.answer_at <= 1:
+        post = model.thresholds(is_post=True)
+        if any(s <= 0 for s in model.scale) or not 0 <= model.handoff_below <= model.answer_at <= 1 \
+                or not 0 <= post[1] <= post[0] <= 1:
             raise HandoffModelError("hand-off parameters out of range (scale > 0, 0 <= handoff_below <= "
                                     "answer_at <= 1); refit them: make train")
         return model
@@ -89,6 +106,10 @@ class HandoffModel:
 
     def save(self, path: str | Path = DEFAULT_PATH) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+
+def _optional(value) -> float | None:
+    return None if value is None else float(value)
 
 
 @lru_cache(maxsize=1)
