@@ -160,6 +160,8 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
                 model = fit_reranker(sections, synonyms, [q for q in everything if fold_of[q.id] != test], shared,
                                      seed)
             index = fit(sections, synonyms, examples_of(sections, tmp), model, expand)
+            log = [q for w in replayed for q in weeks[w]]
+            first_asked = answered_right(index, log, sections, shared)
             for step in range(len(replayed) + 1):
                 approved = sum(len(v) for v in read_approved(knowledge.approved).values())
                 m = retrieval_metrics({q.id: [h.section.url for h in index.search(q.q, DEPTH).hits]
@@ -173,6 +175,12 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
                             {q.id: [h.section.url for h in index.search(q.q, DEPTH).hits] for q in qs}, qs,
                             shared)["top1_exact"]
                 if step == len(replayed):
+                    again = answered_right(index, log, sections, shared)
+                    ok = approved_ids(knowledge, by_phrasing)
+                    row.update(again_n=len(log), first_right=sum(first_asked.values()), again_right=sum(again.values()),
+                               approved_log=sum(q.id in ok for q in log),
+                               first_right_approved=sum(first_asked[q.id] for q in log if q.id in ok),
+                               again_approved=sum(again[q.id] for q in log if q.id in ok))
                     rows.append(row)
                     break
                 week = weeks[replayed[step]]
@@ -197,6 +205,26 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
             store.close()
             learning.close()
     return rows
+
+
+def answered_right(index, questions: list[Question], sections, shared: Path) -> dict[str, bool]:
+    """Question id -> the bot's decision is a confident answer leading with a right section."""
+    from bot.decision.decide import decide
+
+    out = {}
+    for q in questions:
+        d = decide(q.q, index)
+        out[q.id] = d.kind == "answer" and d.best is not None and d.best.position in gold_sections(sections, q, shared)
+    return out
+
+
+def approved_ids(knowledge, by_phrasing: dict[str, Question]) -> set[str]:
+    """Ids of the log's questions whose phrasing is in the approved file."""
+    from bot.learning.approved import read_approved
+    from bot.learning.suggest import phrasing_key
+
+    return {by_phrasing[phrasing_key(t)].id for texts in read_approved(knowledge.approved).values() for t in texts
+            if phrasing_key(t) in by_phrasing}
 
 
 def summarise(rows: list[dict], k: int) -> list[dict]:
@@ -285,6 +313,14 @@ def main(argv: list[str] | None = None) -> int:
                                sum(r[f"top1_{style}"] for r in last) / len(last))
     print("top-1 exact by style, before -> after all weeks: "
           + ", ".join(f"{k} {a:.3f} -> {b:.3f}" for k, (a, b) in by_style.items()))
+    final = [r for r in rows if "again_n" in r]
+    if final:
+        n, n_ok = sum(r["again_n"] for r in final), sum(r["approved_log"] for r in final)
+        print(f"The same questions asked again (the replayed weeks' {n} asks, after all approvals; in-sample by "
+              f"design): confident and right {sum(r['first_right'] for r in final) / n:.3f} when first asked -> "
+              f"{sum(r['again_right'] for r in final) / n:.3f} asked again; of the {n_ok} approved ones "
+              f"{sum(r['first_right_approved'] for r in final) / max(n_ok, 1):.3f} -> "
+              f"{sum(r['again_approved'] for r in final) / max(n_ok, 1):.3f}")
     print(f"(👍 on a neighbouring section: {sum(s['wrong_upvotes'] for s in summary)}; suggestions the reviewer "
           f"rejected: {sum(s['rejected'] for s in summary)})")
     if args.plot:
