@@ -39,10 +39,6 @@ TARGETS = {"top1_exact": ">= 0.66", "recall@3": ">= 0.85", "confident_right": ">
            "confident_wrong": "<= 0.08", "right_shown": ">= 0.85", "oos_answered": "<= 0.15"}
 
 
-def _hits(result) -> list:
-    return list(getattr(result, "hits", result))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--k", type=int, default=DEFAULT_K)
@@ -89,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sections, synonyms = kb_sections(shared)
         index = fit_index(sections, synonyms, questions, shared, seed=args.seed)
-        dev_ranked = {q.id: [h.section.url for h in _hits(index.search(q.q, 10))] for q in dev if q.in_scope}
+        dev_ranked = {q.id: [h.section.url for h in index.search(q.q, 10).hits] for q in dev if q.in_scope}
         m = retrieval_metrics(dev_ranked, dev, shared)
         rows.append(("dev", "handbook-bot, fitted on all train", m))
         summary["retrieval"]["dev"] = {k: v for k, v in m.items() if k != "per_question"}

@@ -41,10 +41,6 @@ def _params(overrides: list[str]):
     return RankerParams(**values)
 
 
-def _hits(result) -> list:
-    return list(getattr(result, "hits", result))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--k", type=int, default=DEFAULT_K)
@@ -88,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         sections, synonyms = kb_sections(shared)
         index = fit_index(sections, synonyms, questions, shared, examples=args.examples, rerank=not args.no_rerank,
                           seed=args.seed, params=params)
-        m = retrieval_metrics({q.id: [h.section.url for h in _hits(index.search(q.q, 10))] for q in dev}, dev, shared)
+        m = retrieval_metrics({q.id: [h.section.url for h in index.search(q.q, 10).hits] for q in dev}, dev, shared)
         rows.append(("dev", f"fitted on all train (examples={args.examples})", m))
         summary["dev"] = {k: v for k, v in m.items() if k != "per_question"}
     print(format_rows(rows))

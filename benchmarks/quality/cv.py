@@ -34,7 +34,7 @@ class HeldOut:
 
     @property
     def hits(self) -> list:
-        return list(getattr(self.result, "hits", self.result))
+        return list(self.result.hits)
 
     @property
     def urls(self) -> list[str]:
