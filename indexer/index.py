@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +126,7 @@ class Index:
         specificity, and the post's ask. A word the typo corrector fixed with a near-identical spelling
         counts as its correction, so a typo is not unknown; a real word the handbook lacks ("choropleth")
         stays unknown."""
-        near = {w: f for w, f in fixes.items() if SequenceMatcher(None, w, f).ratio() >= TYPO_EVIDENCE_SIMILARITY}
+        near = {w: f for w, f in fixes.items() if _similar_spelling(w, f)}
         terms = tuple(dict.fromkeys(stem(near.get(w, w)) for w in words(parsed.text) if w not in STOP_WORDS))
         body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
         idf, unseen = self._idf(), self._unseen_idf()
@@ -228,6 +229,15 @@ class Index:
                 index._units(i)
                 index._section_terms(i)
         return index
+
+
+@lru_cache(maxsize=4096)
+def _similar_spelling(word: str, fix: str) -> bool:
+    """``difflib`` ratio of a typo and its correction >= TYPO_EVIDENCE_SIMILARITY. The ratio is at most
+    ``2 min(len) / (len + len)`` (``real_quick_ratio``): lengths far apart need no matching."""
+    if 2.0 * min(len(word), len(fix)) / (len(word) + len(fix)) < TYPO_EVIDENCE_SIMILARITY:
+        return False
+    return SequenceMatcher(None, word, fix).ratio() >= TYPO_EVIDENCE_SIMILARITY
 
 
 def _check_format(index_dir: Path, meta) -> None:

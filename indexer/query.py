@@ -125,7 +125,7 @@ def understand(text: str, analyzer: Analyzer, zipf: dict[str, float], ask_boost:
     sentences = split_sentences(text)[-MAX_SENTENCES:] if text else []
 
     def specific(terms: list[str]) -> dict[str, float]:
-        return {t: 1.0 if is_group(t) else specificity(zipf.get(t, 0.0)) for t in terms}
+        return {t: 1.0 if is_group(t) else specificity(zipf.get(t, 0.0)) for t in dict.fromkeys(terms)}
 
     def weigh(spec: dict[str, float]) -> dict[str, float]:
         return {t: 1.0 if alpha == 0 else w ** alpha for t, w in spec.items()}

@@ -187,3 +187,69 @@ def test_results_do_not_depend_on_what_was_asked_before(bundled_index):
     assert warm == cold
     kinds = {c[2] for c in cold}
     assert len(kinds) >= 2 and any(c[1] for c in cold)
+
+
+def test_typo_evidence_equals_difflib():
+    from difflib import SequenceMatcher
+
+    from indexer.index import TYPO_EVIDENCE_SIMILARITY, _similar_spelling
+
+    pairs = [("gatway", "gateway"), ("analyst", "analysis"), ("afternoon", "after"), ("sync", "datasync"),
+             ("metdata", "metadata"), ("becuase", "because"), ("ab", "abcdefgh"), ("publsh", "publish"),
+             ("spredsheet", "spreadsheet"), ("retirment", "retirement"), ("boss", "bose"), ("x", "xy")]
+    for word, fix in pairs + [(b, a) for a, b in pairs]:
+        assert _similar_spelling(word, fix) == (SequenceMatcher(None, word, fix).ratio() >= TYPO_EVIDENCE_SIMILARITY)
+
+
+def test_postings_equal_a_loop_over_columns(bundled_index):
+    ranker = bundled_index[1].ranker
+    for field in (ranker.title, ranker.body, ranker.passages, ranker.heading, ranker.examples):
+        for question in QUESTIONS + ["", "zzzz qqqq"]:
+            cols, _ = field._weighted(set(ranker.analyzer(question)))
+            rows, data, which = field.postings(cols)
+            m = field.matrix
+            expected = [(int(r), float(d), j) for j, c in enumerate(cols)
+                        for r, d in zip(m.indices[m.indptr[c]:m.indptr[c + 1]], m.data[m.indptr[c]:m.indptr[c + 1]])]
+            assert list(zip(rows.tolist(), data.tolist(), which.tolist())) == expected
+
+
+def reference_detect_intent(text: str):
+    """detect_intent as it was: every regular expression run on every message."""
+    from bot.decision import intents as i
+
+    folded = text.lower().replace("’", "'").strip()
+    if not folded or i._HELP.match(folded):
+        return i.Intent.HELP
+    if i._HANDOFF.search(folded):
+        return i.Intent.HANDOFF
+    if i._ACTION.search(folded):
+        return i.Intent.ACTION
+    without_links = i._URL.sub(" ", folded)
+    if not any(ch.isalnum() for ch in without_links):
+        return i.Intent.UNCLEAR
+    if reference_latin_share(without_links) < i.MIN_LATIN_SHARE:
+        return i.Intent.NOT_ENGLISH
+    found = i._WORDS.findall(folded)
+    if found and len(found) <= 6:
+        if found[0] in i._GREETING_HEADS and all(w in i._GREETINGS for w in found):
+            return i.Intent.GREETING
+        if any(w in i._THANKS_HEADS for w in found) and all(w in i._THANKS for w in found):
+            return i.Intent.THANKS
+    return None
+
+
+ASKS_FOR_PEOPLE = [
+    "can I talk to a real person", "I'd like to chat with someone", "speak with the DAPA team please",
+    "Speak\twith  some one", "talk to staff", "is there an actual human here", "human please", "escalate this",
+    "agent", "  Operator!", "PERSON?", "chat with somebody at dapa", "talk with people who know",
+    "'talk to a person' is what I asked for", "My boss said to talk to the team about the portal. Who approves it?",
+    "Please reset my password", "can you grant me access to the portal", "email dapa@ct.gov or see https://x.org",
+    "www.example.org", "hi there", "thanks so much", "help", "???",
+]
+
+
+@pytest.mark.parametrize("text", QUESTIONS + ASKS_FOR_PEOPLE + ODD_TEXTS[len(QUESTIONS):])
+def test_intents_equal_every_regex_run(text):
+    from bot.decision.intents import detect_intent
+
+    assert detect_intent(text) == reference_detect_intent(text)

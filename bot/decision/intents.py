@@ -16,7 +16,7 @@ from bot.decision.kinds import Intent
 
 _WORDS = re.compile(r"[a-z']+")
 _ASCII = re.compile(r"[\x00-\x7f]+")
-_ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_ASCII_LETTER_BYTES = bytes(range(65, 91)) + bytes(range(97, 123))
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
 MIN_LATIN_SHARE = 0.25  # below this share of Latin-script letters a message is not English
 
@@ -34,8 +34,11 @@ _HANDOFF = re.compile(
     r"\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s*one|somebody|the\s+)?(real\s+)?(person|human|people|someone|"
     r"somebody|agent|dapa|team|staff)\b|\b(real|actual)\s+(person|human)\b|\bhuman\s+(agent|being|please)\b"
     r"|\bescalate\b|^\s*(agent|human|operator|person)\s*[.!?]*\s*$")
-# Every alternative of _HANDOFF contains one of these words: a message without them is not searched (speed).
-_HANDOFF_NEEDS = ("talk", "speak", "chat", "real", "actual", "human", "escalate", "agent", "operator", "person")
+# Every match of _HANDOFF contains one of _HANDOFF_NEEDS, or one of _HANDOFF_VERBS and one of _HANDOFF_WHO:
+# a message with neither is not searched (speed; keep these in step with the pattern).
+_HANDOFF_NEEDS = ("human", "person", "agent", "operator", "escalate")
+_HANDOFF_VERBS = ("talk", "speak", "chat")
+_HANDOFF_WHO = ("people", "some", "dapa", "team", "staff")
 _ACTION = re.compile(
     r"\b(give|grant|get|add|assign)\s+(me|us|my\s+\w+|our\s+\w+)\s+(\w+\s+){0,2}(access|permissions?|rights|role|"
     r"privileges?)\b|\b(can|could|would|will)\s+(you|u)\s+(please\s+)?(grant|add|remove|reset|unlock|approve|"
@@ -50,7 +53,7 @@ def detect_intent(text: str) -> Intent | None:
         return Intent.HELP
     if _HELP.match(folded):
         return Intent.HELP
-    if any(word in folded for word in _HANDOFF_NEEDS) and _HANDOFF.search(folded):
+    if _may_ask_for_person(folded) and _HANDOFF.search(folded):
         return Intent.HANDOFF
     if _ACTION.search(folded):
         return Intent.ACTION
@@ -68,9 +71,16 @@ def detect_intent(text: str) -> Intent | None:
     return None
 
 
+def _may_ask_for_person(folded: str) -> bool:
+    """False when ``_HANDOFF`` cannot match: none of the words its alternatives need is in the text."""
+    return any(w in folded for w in _HANDOFF_NEEDS) or (
+        any(w in folded for w in _HANDOFF_VERBS) and any(w in folded for w in _HANDOFF_WHO))
+
+
 def latin_share(text: str) -> float:
     """Share of the letters of ``text`` that are Latin script (1.0 for English; low for CJK, Cyrillic...)."""
-    ascii_letters = len(_ASCII_LETTERS.findall(text))
+    ascii_only = text.encode("ascii", "ignore")
+    ascii_letters = len(ascii_only) - len(ascii_only.translate(None, _ASCII_LETTER_BYTES))
     others = [ch for ch in _ASCII.sub("", text) if ch.isalpha()]
     if not ascii_letters and not others:
         return 0.0
