@@ -46,6 +46,7 @@ SITE = "https://ctopendata.github.io/open-data-handbook"
 TARGETS = {"handbook": (1.0, 1.0), "synthetic-100k": (None, 20.0)}  # build s, search p99 ms
 DECIDE_P99_MS = {"handbook": 2.0}   # issue 10: search + decision p99 at handbook size
 LONG_POST_WORDS = 25                 # a question of this many words or more is a long (channel) post
+WARM_SECTIONS = 20_000               # indexer.index.WARM_LIMIT: larger indexes are timed in one pass (memory)
 
 
 # ----------------------------------------------------------------------------- corpora
@@ -170,7 +171,7 @@ def _folder_bytes(folder: Path) -> int:
 
 def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool, repeat: int = 3) -> dict:
     from indexer.build import build, collect_sections
-    from indexer.index import WARM_LIMIT, Index
+    from indexer.index import Index
 
     prof = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
@@ -193,10 +194,11 @@ def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool
     # Each pass times every question once on a freshly loaded index (no memory of an earlier pass: typo
     # corrections are remembered per index), search alone then search + decision; the figures are the
     # median over passes, which keeps one preempted pass on a busy machine out.
-    passes = repeat if len(index.sections) <= WARM_LIMIT else 1
+    passes = repeat if len(index.sections) <= WARM_SECTIONS else 1
     sprof = cProfile.Profile() if profile else None
     dprof = cProfile.Profile() if profile else None
     runs: list[dict[str, float]] = []
+    best: dict[str, list[float]] = {}   # each question's fastest pass: what the code costs without preemption
     peak_rss = 0.0
     for n in range(passes):
         for fn in ("search", "decide"):
@@ -216,11 +218,15 @@ def run_one(name: str, sources: Path, out: Path, n_questions: int, profile: bool
             if p:
                 p.disable()
             runs.append(_latency(fn, times, long))
+            best[fn] = times if fn not in best else [min(a, b) for a, b in zip(best[fn], times)]
             if n == 0 and fn == "search":
                 peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             del idx
     keys = sorted({k for r in runs for k in r})
     latency = {k: round(statistics.median(r[k] for r in runs if k in r), 3) for k in keys}
+    if passes > 1:
+        latency.update({f"best_{k}": round(v, 3) for fn, times in best.items()
+                        for k, v in _latency(fn, times, long).items() if k != "max_ms"})
 
     row = {"corpus": name, "pages": result.index.meta["pages"], "sections": len(result.index.sections),
            "problems": len(problems), "skipped": len(skipped), "build_s": round(t_build, 3),
@@ -257,7 +263,7 @@ def _fmt(rows: list[dict]) -> str:
 def _shapes(rows: list[dict]) -> str:
     """Latency by question shape: short questions and long channel posts, search alone and with the decision."""
     head = ["corpus", "questions", "n", "search p50 ms", "search p99 ms", "search+decide p50 ms",
-            "search+decide p99 ms"]
+            "search+decide p99 ms", "best-of-passes p99 ms (search, +decide)"]
     table = [head]
     for r in rows:
         for suffix, label, n in (("_short", f"short (< {LONG_POST_WORDS} words)", r["questions"] - r["long_posts"]),
@@ -265,8 +271,11 @@ def _shapes(rows: list[dict]) -> str:
                                  ("", "all", r["questions"])):
             if f"p50_ms{suffix}" not in r:
                 continue
+            best = (f"{r['best_p99_ms' + suffix]:.2f}, {r['best_decide_p99_ms' + suffix]:.2f}"
+                    if f"best_p99_ms{suffix}" in r else "-")
             table.append([r["corpus"], label, str(n)] + [f"{r[k + suffix]:.2f}" for k in
-                                                         ("p50_ms", "p99_ms", "decide_p50_ms", "decide_p99_ms")])
+                                                         ("p50_ms", "p99_ms", "decide_p50_ms", "decide_p99_ms")]
+                         + [best])
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
              for row in table]
@@ -343,16 +352,18 @@ def main(argv: list[str] | None = None) -> int:
           "separately); peak RSS = the corpus's own process; search = Index.search(q, k=5) incl. passages; "
           "search+decide = bot.decision.decide(q, index), the whole message path.")
     if rows:
-        print(f"\nLatency by question shape (median of {args.repeat} passes, each on a freshly loaded index):\n"
-              + _shapes(rows))
+        print(f"\nLatency by question shape (median of {args.repeat} passes, each on a freshly loaded index; an "
+              f"index over {WARM_SECTIONS:,} sections: one pass). Best-of-passes: each question's fastest pass, "
+              f"an estimate for a machine nobody else is using:\n" + _shapes(rows))
     for r in rows:
         target = DECIDE_P99_MS.get(r["corpus"])
         if target is not None and "decide_p99_ms_long" in r:
             verdict = "ok" if r["decide_p99_ms"] <= target else "MISSED"
             print(f"\n{r['corpus']} ({r['sections']} sections): build {r['build_s']:.2f} s; search+decide p99 "
                   f"{r['decide_p99_ms']:.2f} ms over all {r['questions']} questions (short "
-                  f"{r['decide_p99_ms_short']:.2f}, long posts {r['decide_p99_ms_long']:.2f}); "
-                  f"target <= {target:g} ms: {verdict}")
+                  f"{r['decide_p99_ms_short']:.2f}, long posts {r['decide_p99_ms_long']:.2f}"
+                  + (f"; each question's best pass {r['best_decide_p99_ms']:.2f}" if "best_decide_p99_ms" in r else "")
+                  + f"); target <= {target:g} ms: {verdict}")
     return 0
 
 
