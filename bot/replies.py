@@ -2,8 +2,9 @@
 
 ``Replies(dapa_email, handbook_url)`` (``Replies.from_settings(settings)``) renders them:
 ``reply_for(decision, turn_id, where, mentions) -> Reply`` every kind of decision (answers, escalations, hand-offs,
-small talk) in one place; ``welcome()``, ``help()``, ``vote_thanks()`` and ``turn_failed()`` the replies
-that need no decision. Cards are plain dicts (no framework).
+small talk) in one place (with a ``turn_id``, each closest section of an unsure reply has a "This answered
+it" button: ``{"action": "pick", "turn", "url"}``); ``welcome()``, ``help()``, ``vote_thanks()`` and
+``turn_failed()`` the replies that need no decision. Cards are plain dicts (no framework).
 
 User text is never interpreted as markup: it appears only in ``TextRun`` elements (which Adaptive
 Cards never parse as Markdown) and, percent-encoded, inside the ``mailto:`` link. Handbook text
@@ -30,6 +31,8 @@ MAILTO_QUESTION_CHARS = 1500   # the question in the prefilled e-mail (a long po
 MAX_MAILTO = 2000              # mail clients cut longer mailto: links
 UNSURE_HEADLINE = "I'm not sure the handbook covers this — these sections come closest:"
 NONE_OF_THESE = "none_of_these"   # card action: none of the sections shown helps (Reason.NONE_OF_THESE)
+PICK = "pick"                     # card action: this one of the closest sections answered the question
+PICK_TITLE = "This answered it"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~$])")
 
 
@@ -161,7 +164,7 @@ class Replies:
         if decision.question:
             body.append(_literal("You asked: ", shorten(decision.question, SHOWN_QUESTION_CHARS)))
         if unsure:
-            body += self._link_list("Closest handbook sections", decision.also_see)
+            body += self._link_list("Closest handbook sections", decision.also_see, pick_turn=turn_id)
             body += _none_of_these(turn_id, decision.question)
         ask = "If none of these answers it, email" if unsure else "Email"
         body.append(_text(f"{ask} the Data and Policy Analytics team at {self.dapa_email}: the button below "
@@ -246,6 +249,15 @@ class Replies:
         text = "Thanks for the feedback!" if vote == "up" else "Thanks, noted."
         return Reply(text, None, text)
 
+    def pick_thanks(self) -> Reply:
+        text = "Thanks — that helps the bot learn which section answers this."
+        return Reply(text, None, text)
+
+    def pick_not_recorded(self, why: str) -> Reply:
+        """A "This answered it" click that was not stored: ``why`` is a short reason ending in a full stop."""
+        text = f"Sorry, I couldn't record that: {why}"
+        return Reply(text, None, text)
+
     def vote_not_recorded(self) -> Reply:
         text = "Sorry, I couldn't record that vote (I no longer have that answer). Please try again on a new answer."
         return Reply(text, None, text)
@@ -255,12 +267,29 @@ class Replies:
         return ("Sorry, something went wrong on my side and I couldn't answer. Please try again in a moment, "
                 f"or email the Data and Policy Analytics team at {self.dapa_email}.")
 
-    def _link_list(self, title: str, hits: tuple[Hit, ...]) -> list[dict]:
+    def _link_list(self, title: str, hits: tuple[Hit, ...], pick_turn: str | None = None) -> list[dict]:
+        """A titled list of section links; with ``pick_turn`` (a stored turn) each link is a row with a
+        "This answered it" button (Action.Submit ``{"action": "pick", "turn", "url"}``)."""
         if not hits:
             return []
+        if pick_turn:
+            return [_text(title, weight="Bolder", spacing="Medium"),
+                    *(self._pick_row(pick_turn, h) for h in hits)]
         lines = "\n".join(f"- [{escape_markdown(' › '.join(h.section.breadcrumb))}]({self._safe_url(h.section.url)})"
                           for h in hits)
         return [_text(title, weight="Bolder", spacing="Medium"), _text(lines, spacing="Small")]
+
+    def _pick_row(self, turn_id: str, hit: Hit) -> dict:
+        """One section of the unsure card: its link, and on the right the button that says it answered."""
+        url = self._safe_url(hit.section.url)
+        link = f"[{escape_markdown(' › '.join(hit.section.breadcrumb))}]({url})"
+        return {"type": "ColumnSet", "spacing": "Small", "columns": [
+            {"type": "Column", "width": "stretch", "verticalContentAlignment": "Center",
+             "items": [_text(link, spacing="None")]},
+            {"type": "Column", "width": "auto", "verticalContentAlignment": "Center", "items": [
+                {"type": "ActionSet", "actions": [
+                    {"type": "Action.Submit", "title": PICK_TITLE,
+                     "data": {"action": PICK, "turn": turn_id, "url": hit.section.url}}]}]}]}
 
     def _safe_url(self, url: str) -> str:
         return safe_link(url, self.handbook_url)

@@ -2,6 +2,9 @@
 
 - ``handbook_resolved_sections``: the section a hand-off was resolved with (turn id -> section URL),
   written when DAPA resolves a hand-off by pointing to a handbook section (``record_resolution``);
+- ``handbook_picked_sections``: the section an employee said answered their question, clicking "This
+  answered it" beside one of the closest sections of an unsure reply (``record_pick``; one pick per turn
+  and person, a later click replaces it);
 - ``handbook_suggestion_reviews``: every approved or rejected (section, phrasing) pair, so a reviewed
   phrasing is never proposed again for that section.
 
@@ -29,6 +32,13 @@ _SCHEMA = (
         resolver    TEXT,                -- salted hash of who resolved it
         resolved_at TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS handbook_picked_sections (
+        turn_id     TEXT NOT NULL REFERENCES handbook_turns (id),
+        url         TEXT NOT NULL,
+        picker      TEXT NOT NULL,       -- salted hash of who picked it ('' when the channel gave no id)
+        picked_at   TEXT NOT NULL,
+        PRIMARY KEY (turn_id, picker)
+    )""",
     """CREATE TABLE IF NOT EXISTS handbook_suggestion_reviews (
         url         TEXT NOT NULL,
         phrasing    TEXT NOT NULL,       -- suggest.phrasing_key of the question
@@ -44,9 +54,12 @@ _EVIDENCE = """
 SELECT t.id, t.question, t.asked_at, t.top_url,
        (SELECT COUNT(*) FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'up'),
        (SELECT COUNT(*) FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'down'),
-       r.url
+       r.url,
+       (SELECT p.url FROM handbook_picked_sections p WHERE p.turn_id = t.id
+        GROUP BY p.url ORDER BY COUNT(*) DESC, MIN(p.picked_at), p.url LIMIT 1)
 FROM handbook_turns t LEFT JOIN handbook_resolved_sections r ON r.turn_id = t.id
 WHERE r.url IS NOT NULL OR EXISTS (SELECT 1 FROM handbook_votes v WHERE v.turn_id = t.id AND v.vote = 'up')
+   OR EXISTS (SELECT 1 FROM handbook_picked_sections p WHERE p.turn_id = t.id)
 ORDER BY t.asked_at, t.id
 """
 
@@ -88,12 +101,20 @@ class LearningStore:
 
     # --- reads --------------------------------------------------------------------------------------
     def evidence(self) -> list[Evidence]:
-        """Every turn voted 👍 or resolved with a section, oldest first."""
+        """Every turn voted 👍, resolved with a section or with a section picked, oldest first (a turn picked
+        by several people: the section most of them picked, the earliest on a tie)."""
         with self._lock:
             rows = self._exec(_EVIDENCE).fetchall()
         return [Evidence(turn_id=i, question=q, asked_at=_iso(at), top_url=top, up_votes=int(up),
-                         down_votes=int(down), resolved_url=resolved)
-                for i, q, at, top, up, down, resolved in rows]
+                         down_votes=int(down), resolved_url=resolved, picked_url=picked)
+                for i, q, at, top, up, down, resolved, picked in rows]
+
+    def picks(self, turn_id: str) -> list[tuple[str, str]]:
+        """(section url, picker hash) of every pick on ``turn_id``."""
+        with self._lock:
+            rows = self._exec("SELECT url, picker FROM handbook_picked_sections WHERE turn_id = ?"
+                              " ORDER BY picked_at, picker", (turn_id,)).fetchall()
+        return [(url, picker) for url, picker in rows]
 
     def reviews(self) -> list[dict]:
         """Every review decision: {"url", "phrasing", "question", "verdict", "reviewer", "reviewed_at"}."""
@@ -142,6 +163,21 @@ class LearningStore:
                 " SELECT id, ?, ?, ? FROM handbook_turns WHERE id = ?"
                 " ON CONFLICT (turn_id) DO UPDATE SET url = excluded.url, resolver = excluded.resolver,"
                 " resolved_at = excluded.resolved_at", (url, resolver, _now(), turn_id))
+            self._commit()
+            return cursor.rowcount == 1
+
+    def record_pick(self, turn_id: str, url: str, picker: str | None = None) -> bool:
+        """Someone (``picker``, a salted hash) said section ``url`` answered the question of ``turn_id``: one
+        pick per turn and person, so a second click changes nothing and a click on another section replaces
+        it. False when the turn is unknown (nothing stored)."""
+        with self._lock:
+            cursor = self._exec(
+                "INSERT INTO handbook_picked_sections (turn_id, url, picker, picked_at)"
+                " SELECT id, ?, ?, ? FROM handbook_turns WHERE id = ?"
+                " ON CONFLICT (turn_id, picker) DO UPDATE SET url = excluded.url,"
+                " picked_at = CASE WHEN handbook_picked_sections.url = excluded.url"
+                " THEN handbook_picked_sections.picked_at ELSE excluded.picked_at END",
+                (url, picker or "", _now(), turn_id))
             self._commit()
             return cursor.rowcount == 1
 

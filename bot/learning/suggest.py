@@ -3,7 +3,9 @@
 Pure functions over values (the store gives ``Evidence``; nothing here does I/O):
 
 - a turn is evidence for a section when DAPA resolved its hand-off by pointing to that section
-  (``resolved_url``: this wins), or when its answer was voted 👍 more than 👎 (its ``top_url``);
+  (``resolved_url``: this wins), when the asker clicked "This answered it" beside that section of an
+  unsure reply (``picked_url``: it names the section, so it wins over a vote), or when its answer was
+  voted 👍 more than 👎 (its ``top_url``);
 - phrasings of one section that are near-duplicates form one suggestion, shown by its most frequent
   phrasing with the others as variants: the same content words (function words such as "a", "my", "how"
   and a plural "s" aside; Jaccard similarity of the sets), or nearly the same letters ("data set" and
@@ -48,11 +50,14 @@ class Evidence:
     up_votes: int = 0
     down_votes: int = 0
     resolved_url: str | None = None   # the section DAPA pointed to when resolving its hand-off
+    picked_url: str | None = None     # the section picked with "This answered it" on an unsure reply
 
     def vouched(self) -> tuple[str, str] | None:
         """(section url, source) this turn is evidence for, or None."""
         if self.resolved_url:
             return self.resolved_url, "resolved"
+        if self.picked_url:
+            return self.picked_url, "picked"
         if self.top_url and self.up_votes > self.down_votes:
             return self.top_url, "upvote"
         return None
@@ -65,7 +70,7 @@ class Suggestion:
     question: str                           # the most frequent phrasing
     variants: list[str] = field(default_factory=list)   # other phrasings grouped with it, most frequent first
     count: int = 0                          # turns supporting it
-    sources: dict[str, int] = field(default_factory=dict)   # {"upvote": n, "resolved": m}
+    sources: dict[str, int] = field(default_factory=dict)   # {"upvote": n, "resolved": m, "picked": k}
     last_seen: str = ""
 
     @property

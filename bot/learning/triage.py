@@ -108,6 +108,9 @@ class TriageLearning:
     def record_resolution(self, turn_id: str, url: str, resolver: str | None) -> bool:
         return self.store().record_resolution(turn_id, url, resolver)
 
+    def record_pick(self, turn_id: str, url: str, picker: str | None) -> bool:
+        return self.store().record_pick(turn_id, url, picker)
+
     def check(self, turn_id: str, index) -> Outcome | None:
         """None when the question of ``turn_id`` can be reviewed as an example of the section it was resolved
         with (a current suggestion holds it), else why not (the ``Outcome`` a review click would get)."""

@@ -11,10 +11,11 @@
 - answers carry Teams' built-in feedback (``channelData.feedbackLoop``); its ``message/submitAction``
   invoke, the compose-box search and link unfurling are in bot/teams/invokes.py;
 - card actions arrive as ``Action.Submit`` messages (``value``) or ``adaptiveCard/action`` invokes:
-  "None of these" (hand-off), example questions, "Mark resolved" on DAPA's triage card (optionally with
-  the section that answers it: recorded for the learning step, bot/learning/triage.py) and its "Add the
-  question as an example" / "Don't use", and the 👍 / 👎 buttons of cards posted before the built-in
-  feedback (👎 also offers the DAPA hand-off);
+  "None of these" (hand-off), "This answered it" beside a closest section of an unsure reply (the pick
+  is recorded for the learning step, bot/learning/store.py), example questions, "Mark resolved" on DAPA's
+  triage card (optionally with the section that answers it: recorded for the learning step,
+  bot/learning/triage.py) and its "Add the question as an example" / "Don't use", and the 👍 / 👎 buttons
+  of cards posted before the built-in feedback (👎 also offers the DAPA hand-off);
 - every hand-off @mentions the configured tag / people in a channel thread and is posted to DAPA's
   triage conversation when one is configured (bot/teams/handoff.py).
 
@@ -39,7 +40,7 @@ from bot.decision.kinds import Kind, Reason
 from bot.feedback.recorder import Recorder
 from bot.feedback.store import FeedbackStore, TurnRecord, hash_user
 from bot.learning.triage import TriageLearning, find_section
-from bot.replies import CARD_VERSION, NONE_OF_THESE, Replies, Reply
+from bot.replies import CARD_VERSION, NONE_OF_THESE, PICK, Replies, Reply
 from bot.teams import handoff, invokes
 from bot.teams.pacing import Decider, Typing
 from bot.teams.sent import sent_hook
@@ -221,8 +222,40 @@ class HandbookBot(TeamsActivityHandler):
             decision = Decision(Kind.HANDOFF, clean_question(question)[0], reason=Reason.NONE_OF_THESE)
             await self._hand_off(turn_context, decision, data["turn"] if known else None)
             return "Handed to DAPA."
+        if action == PICK:
+            reply = await self._pick(turn_context, data)
+            await self._send(turn_context, reply)
+            return reply.text
         log.info("ignored card action %r", str(action)[:20])
         return None
+
+    async def _pick(self, turn_context: TurnContext, data: dict) -> Reply:
+        """"This answered it" beside one of the closest sections of an unsure reply: the (turn, section) pair
+        is recorded for the learning step when the section is one the live index holds and the turn is stored;
+        anything else gets a short reason and nothing is stored."""
+        turn, url = data.get("turn"), data.get("url")
+        if not isinstance(turn, str) or not turn or len(turn) > 64 or not isinstance(url, str):
+            log.info("pick refused: not a pick from an unsure reply")
+            return self.replies.pick_not_recorded("that button is not from one of my replies.")
+        index = self.holder.index
+        if index is None:
+            return self.replies.pick_not_recorded("I'm still loading the handbook. Please try again in a minute.")
+        if url not in {s.url for s in index.sections}:
+            log.info("pick refused on turn %s: not a section of the live index", turn[:12])
+            return self.replies.pick_not_recorded("that section is no longer in the handbook I know.")
+        if self.recorder is None or self.learning is None:
+            return self.replies.pick_not_recorded("no question log is configured here.")
+        user = self._user_hash(turn_context)
+        try:
+            known = await self.recorder.call("turn", turn) is not None   # after the writes queued before it
+            known = known and await asyncio.to_thread(self.learning.record_pick, turn, url, user)
+        except Exception as exc:
+            log.error("learning store: could not record the pick (%s)", type(exc).__name__)
+            return self.replies.pick_not_recorded("something went wrong on my side. Please try again.")
+        log.info("pick: turn %s (known=%s) user=%s", turn[:12], known, user)
+        if not known:
+            return self.replies.pick_not_recorded("I no longer have that question. Please ask it again.")
+        return self.replies.pick_thanks()
 
     def _get_adaptive_card_invoke_value(self, activity: Activity):
         """The SDK's check of an ``adaptiveCard/action`` value, without its crash on an ``action`` that is not an
