@@ -56,6 +56,16 @@ def ev(q, url="u1", up=1, down=0, at="2026-11-01T00:00:00", resolved=None, top=T
     return Evidence(uuid.uuid4().hex, q, at, url if top else None, up, down, resolved)
 
 
+def test_a_resolution_wins_over_a_pick_and_a_pick_over_an_upvote():
+    base = dict(turn_id="t", question="where is the metadata form", asked_at="2026-11-01T00:00:00", top_url="u1")
+    assert Evidence(**base, up_votes=1).vouched() == ("u1", "upvote")
+    assert Evidence(**base, up_votes=1, picked_url="u2").vouched() == ("u2", "picked")
+    assert Evidence(**base, picked_url="u2").vouched() == ("u2", "picked")
+    assert Evidence(**base, up_votes=1, picked_url="u2", resolved_url="u3").vouched() == ("u3", "resolved")
+    found, _ = suggest([Evidence(**base, picked_url="u2"), Evidence(**{**base, "turn_id": "t2"}, up_votes=1)])
+    assert sorted((s.url, s.sources) for s in found) == [("u1", {"upvote": 1}), ("u2", {"picked": 1})]
+
+
 def test_suggest_groups_near_duplicates_ranks_by_frequency_and_skips_what_is_known():
     log = [
         ev("How do I retire a dataset?"), ev("how do i retire a dataset"), ev("How do I retire a data set?"),

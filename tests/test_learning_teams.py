@@ -24,12 +24,15 @@ import pytest
 
 from bot.app import create_app
 from bot.cli import main
+from bot.decision.decide import decide
+from bot.decision.kinds import Kind
 from bot.feedback import open_store
 from bot.feedback.store import hash_user
 from bot.index_holder import IndexHolder
 from bot.learning.approved import read_approved
 from bot.learning.store import open_learning_store
 from bot.learning.triage import find_section
+from bot.replies import CARD_VERSION, PICK_TITLE, UNSURE_HEADLINE, Replies
 from bot.settings import Settings
 from bot.triage_cards import APPROVE, LINK_INPUT, REJECT, SECTION_INPUT, Handoff, triage_card
 from conftest import REPO, SITE, skip_or_fail, wait_for
@@ -346,3 +349,123 @@ async def test_approval_on_a_read_only_knowledge_folder_is_kept_and_exported(aio
         monkeypatch.setenv(key, value)
     assert main(["report", "--export-approved", "--knowledge", str(checkout)]) == 0
     assert read_approved(checkout / "examples.approved.toml") == {GET_IN_TOUCH: [QUESTION]}
+
+
+# ------------------------------------------------------------------------------------------ "This answered it"
+UNSURE = "what data should I publish"     # a question the bundled handbook gets the unsure tier for
+PICK_THANKS = Replies().pick_thanks().text
+USER_ID = "aad-user-pat"                  # the asker of tests.support.teams.personal_message
+
+
+def pick_rows(card: dict) -> list[tuple[str, dict]]:
+    """(the Markdown link, the pick button's data) of each closest section in an unsure card."""
+    rows = []
+    for block in card["body"]:
+        if block["type"] == "ColumnSet":
+            link, buttons = block["columns"]
+            [text] = link["items"]
+            [actions] = buttons["items"]
+            [button] = actions["actions"]
+            assert (button["type"], button["title"]) == ("Action.Submit", PICK_TITLE)
+            rows.append((text["text"], button["data"]))
+    return rows
+
+
+async def ask_unsure(bot, connector) -> dict:
+    await bot.post("/api/messages", json=personal_message(connector.url, UNSURE))
+    card = card_of(connector.messages[-1])
+    assert all_text(card).startswith(UNSURE_HEADLINE), "the unsure tier is what this test is about"
+    return card
+
+
+async def pick(bot, connector, data: dict) -> str:
+    """An Action.Submit click in the asker's personal chat -> the bot's text reply."""
+    before = len(connector.messages)
+    response = await bot.post("/api/messages", json=personal_message(connector.url, None, value=data))
+    assert response.status in (200, 201, 202)
+    [reply] = connector.messages[before:]
+    return reply.activity["text"]
+
+
+def picks(settings, turn_id: str) -> list[tuple[str, str]]:
+    store = open_learning_store(settings)
+    try:
+        return store.picks(turn_id)
+    finally:
+        store.close()
+
+
+def test_the_unsure_card_has_a_pick_button_per_section_only_with_a_turn(served):
+    index = served[1]
+    decision = decide(UNSURE, index)
+    assert decision.kind is Kind.UNSURE and decision.also_see
+    card = Replies().reply_for(decision, "turn-1").card
+    rows = pick_rows(card)
+    assert [d for _, d in rows] == [{"action": "pick", "turn": "turn-1", "url": h.section.url}
+                                    for h in decision.also_see]
+    assert all(f"]({d['url']})" in link for link, d in rows)        # each button beside its own link
+    assert card["version"] == CARD_VERSION == "1.5"
+    [none] = [a for b in card["body"] if b["type"] == "ActionSet" for a in b["actions"]]
+    assert none["title"] == "None of these"                         # still one click to hand off
+    assert pick_rows(Replies().reply_for(decision).card) == []       # no stored turn: plain links
+    assert not pick_rows(Replies().reply_for(decide("who is the data steward?", index), "turn-2").card)
+
+
+async def test_a_pick_is_stored_once_and_proposed_as_a_suggestion(aiohttp_client, connector, settings, served,
+                                                                  monkeypatch, capsys, caplog):
+    bot = await start(aiohttp_client, settings, served)
+    card = await ask_unsure(bot, connector)
+    rows = pick_rows(card)
+    assert len(rows) >= 2
+    _, chosen = rows[-1]                  # not the closest one: the pick names the section
+    caplog.set_level("INFO")
+    assert await pick(bot, connector, chosen) == PICK_THANKS
+    [ev] = learning_rows(settings)[0]
+    assert (ev.question, ev.picked_url, ev.resolved_url, ev.vouched()) == (
+        UNSURE, chosen["url"], None, (chosen["url"], "picked"))
+    assert picks(settings, chosen["turn"]) == [(chosen["url"], hash_user(USER_ID, settings.user_hash_salt))]
+    assert UNSURE not in caplog.text                                 # logs: ids and hashes, never the question
+
+    assert await pick(bot, connector, chosen) == PICK_THANKS         # a second click changes nothing
+    assert len(picks(settings, chosen["turn"])) == 1
+    [found] = suggestions(settings, monkeypatch, capsys)
+    assert (found["question"], found["url"], found["sources"], found["count"]) == (
+        UNSURE, chosen["url"], {"picked": 1}, 1)
+    assert not (settings.sources_file.parent / "examples.approved.toml").exists()   # a person approves first
+
+
+@pytest.mark.parametrize("change,why", [
+    ({"url": f"{SITE}/#no-such-section"}, "no longer in the handbook"),
+    ({"url": "https://evil.example/#get-in-touch"}, "no longer in the handbook"),
+    ({"url": ["not", "a", "string"]}, "not from one of my replies"),
+    ({"turn": "0" * 32}, "no longer have that question"),
+    ({"turn": 7}, "not from one of my replies"),
+    ({"turn": ""}, "not from one of my replies"),
+])
+async def test_a_pick_that_names_no_section_or_turn_stores_nothing(aiohttp_client, connector, settings, served,
+                                                                   change, why):
+    bot = await start(aiohttp_client, settings, served)
+    _, data = pick_rows(await ask_unsure(bot, connector))[0]
+    text = await pick(bot, connector, {**data, **change})
+    assert text.startswith("Sorry, I couldn't record that") and why in text
+    assert learning_rows(settings)[0] == [] and picks(settings, data["turn"]) == []
+    # the same click as an Action.Execute invoke: 200 with the reason, never a 5xx
+    status, body = await click(bot, connector, {**data, **change}, "pick", conversation="a:personal-chat-id")
+    assert status == 200 and why in all_text(body["value"])
+    assert learning_rows(settings)[0] == []
+
+
+async def test_a_resolution_wins_over_a_pick(aiohttp_client, connector, settings, served, monkeypatch, capsys):
+    bot = await start(aiohttp_client, settings, served)
+    card = await ask_unsure(bot, connector)
+    [(_, chosen), *_] = [(link, d) for link, d in pick_rows(card) if d["url"] != GET_IN_TOUCH]
+    assert await pick(bot, connector, chosen) == PICK_THANKS
+    [none] = [a for s in card["body"] if s["type"] == "ActionSet" for a in s["actions"]]
+    await bot.post("/api/messages", json=personal_message(connector.url, None, value=none["data"]))
+    [triage] = [m for m in connector.messages if m.conversation_id == TRIAGE]
+    status, _ = await click(bot, connector, resolve_data(card_of(triage), **{LINK_INPUT: GET_IN_TOUCH}), "resolve")
+    assert status == 200
+    [ev] = wait_for(lambda: [e for e in learning_rows(settings)[0] if e.resolved_url], 10, "the resolution")
+    assert (ev.picked_url, ev.resolved_url) == (chosen["url"], GET_IN_TOUCH)
+    [found] = suggestions(settings, monkeypatch, capsys)
+    assert (found["url"], found["sources"]) == (GET_IN_TOUCH, {"resolved": 1})
