@@ -29,18 +29,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from indexer.build import DEFAULT_INDEX, GATE_KEY, build
+from indexer.changes import compare
+from indexer.errors import IndexerError, IndexLoadError, SourceError
+from indexer.evaluate import LinkMatcher, evaluate, faq_questions, index_ranking, load_jsonl
+from indexer.examples import APPROVED_NAME, EXAMPLES_NAME, load_examples, resolve_examples
+from indexer.index import Index, update_meta
+from indexer.sources import load_sources
+from indexer.swap import swap_in  # noqa: F401  (re-exported: the swap this script does)
 
-from indexer.build import DEFAULT_INDEX, GATE_KEY, build  # noqa: E402
-from indexer.changes import compare  # noqa: E402
-from indexer.errors import IndexerError, IndexLoadError, SourceError  # noqa: E402
-from indexer.evaluate import LinkMatcher, evaluate, faq_questions, index_ranking, load_jsonl  # noqa: E402
-from indexer.examples import APPROVED_NAME, EXAMPLES_NAME, load_examples, resolve_examples  # noqa: E402
-from indexer.index import Index, update_meta  # noqa: E402
-from indexer.sources import load_sources  # noqa: E402
-from indexer.swap import swap_in  # noqa: E402,F401  (re-exported: the swap this script does)
+REPO = Path(__file__).resolve().parent.parent
 
 if sys.version_info >= (3, 11):
     import tomllib

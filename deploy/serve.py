@@ -18,11 +18,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 log = logging.getLogger("deploy.serve")
 RESTART_PAUSE_S = 1.0
@@ -45,8 +40,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s [main] %(name)s: %(message)s")
     from bot.index_holder import load_for_serving
-    from indexer.errors import IndexLoadError
     from bot.settings import Settings
+    from indexer.errors import IndexLoadError
 
     settings = Settings.from_env()
     problems = settings.serving_problems()
