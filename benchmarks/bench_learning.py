@@ -83,24 +83,30 @@ def examples_of(sections, folder: Path) -> list[tuple[int, str]]:
 
 
 def replay_week(week: list[Question], index, sections, store, learning, rng: random.Random, shared: Path,
-                vote_rate: float, resolve_rate: float) -> dict:
+                vote_rate: float, resolve_rate: float, pick_rate: float = 0.0) -> dict:
     """Ask, vote and resolve one week's questions into the store; -> counts."""
     from benchmarks.quality.data import load_scorer
+    from bot.decision.decide import decide
     from bot.feedback.store import TurnRecord
 
     scorer = load_scorer(shared)
-    counts = {"asked": 0, "upvotes": 0, "wrong_upvotes": 0, "resolved": 0}
+    counts = {"asked": 0, "upvotes": 0, "wrong_upvotes": 0, "resolved": 0, "picked": 0}
     for q in week:
         if not q.in_scope:
             continue
-        hits = list(index.search(q.q, 3).hits)
+        decision = decide(q.q, index) if pick_rate else None
+        hits = list(decision.answers) if decision is not None else list(index.search(q.q, 3).hits)
         top = hits[0].section.url if hits else None
         right = {sections[r].url for r in gold_sections(sections, q, shared)}
         page_right = top is not None and scorer.Matcher(scorer.FAQ_QUESTIONS).match(top, q.gold)[0]
         record = TurnRecord(q.q, "answer" if top else "handoff", top, f"user-{q.id}", "channel")
         store.record_turn(record)
         counts["asked"] += 1
-        if page_right and rng.random() < vote_rate:
+        shown_right = [h.section.url for h in hits[:3] if h.section.url in right]
+        if decision is not None and decision.kind == "unsure" and shown_right and rng.random() < pick_rate:
+            learning.record_pick(record.turn_id, shown_right[0], record.user_hash)   # "This answered it"
+            counts["picked"] += 1
+        elif page_right and rng.random() < vote_rate:
             store.record_vote(record.turn_id, "up", record.user_hash)
             counts["upvotes"] += 1
             counts["wrong_upvotes"] += top not in right
@@ -131,7 +137,7 @@ def review_week(store_learning, index, knowledge, by_phrasing: dict[str, Questio
 
 
 def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, verbose: bool,
-        rerank: bool = True, oracle: bool = False, expand: bool = False) -> list[dict]:
+        rerank: bool = True, oracle: bool = False, expand: bool = False, pick_rate: float = 0.0) -> list[dict]:
     """One row per (test week, weeks replayed). ``oracle``: approve every replayed in-scope question on its
     right section, whatever the bot answered and whoever voted (the most the examples field can give)."""
     from bot.feedback.sqlite import SQLiteFeedbackStore
@@ -195,7 +201,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
                     row.update(approved_now=add_approved(knowledge.approved, additions), rejected_now=0)
                 else:
                     counts = replay_week(week, index, sections, store, learning, rng, shared, vote_rate,
-                                         resolve_rate)
+                                         resolve_rate, pick_rate)
                     ok, bad = review_week(learning, index, knowledge, by_phrasing, sections, shared)
                     row.update(counts, approved_now=ok, rejected_now=bad)
                 rows.append(row)
@@ -237,7 +243,8 @@ def summarise(rows: list[dict], k: int) -> list[dict]:
         mean = {key: sum(r[key] * r["n"] for r in at) / n for key in ("top1_exact", "top1_page", "recall@3", "mrr@10")}
         out.append({"weeks": step, "approved": sum(r["approved"] for r in at) / len(at), "n": n, **mean,
                     "wrong_upvotes": sum(r.get("wrong_upvotes", 0) for r in at),
-                    "rejected": sum(r.get("rejected_now", 0) for r in at)})
+                    "rejected": sum(r.get("rejected_now", 0) for r in at),
+                    "picked": sum(r.get("picked", 0) for r in at)})
     return out
 
 
@@ -270,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--vote-rate", type=float, default=0.5, help="P(👍) when the answer's page is right")
     p.add_argument("--resolve-rate", type=float, default=0.8, help="P(DAPA resolves a miss with its section)")
-    p.add_argument("--plot", type=Path, default=REPO / "docs" / "perf" / "learning.png")
+    p.add_argument("--pick-rate", type=float, default=0.0,
+                   help="P(the user presses 'This answered it' on a right section an unsure reply shows); "
+                        "> 0 replays every question through the decision, as the Teams reply")
+    p.add_argument("--plot", default=str(REPO / "docs" / "perf" / "learning.png"),
+                   help="where to save the plot ('' for none)")
     p.add_argument("--no-rerank", action="store_true", help="first-stage retrieval only")
     p.add_argument("--oracle", action="store_true",
                    help="approve every replayed question on its right section (upper bound of the examples field)")
@@ -291,10 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     start = time.perf_counter()
     rows = run(shared, args.k, args.seed, args.vote_rate, args.resolve_rate, args.verbose, not args.no_rerank,
-               args.oracle, args.expand)
+               args.oracle, args.expand, args.pick_rate)
     summary = summarise(rows, args.k)
     how = "every replayed question approved (oracle)" if args.oracle else (
-        f"vote rate {args.vote_rate}, resolve rate {args.resolve_rate}")
+        f"vote rate {args.vote_rate}, resolve rate {args.resolve_rate}, pick rate {args.pick_rate}")
     stage = "first stage only" if args.no_rerank else "reranker fitted on the replayed weeks"
     stage += "; approved questions expand their section's text" if args.expand else ""
     print(f"Learning curve, {args.k}-fold CV (weeks = folds; {how}; {stage}; "
@@ -321,11 +332,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{sum(r['again_right'] for r in final) / n:.3f} asked again; of the {n_ok} approved ones "
               f"{sum(r['first_right_approved'] for r in final) / max(n_ok, 1):.3f} -> "
               f"{sum(r['again_approved'] for r in final) / max(n_ok, 1):.3f}")
-    print(f"(👍 on a neighbouring section: {sum(s['wrong_upvotes'] for s in summary)}; suggestions the reviewer "
+    print(f"(picks of a right section on an unsure reply: {sum(s['picked'] for s in summary)}; "
+          f"👍 on a neighbouring section: {sum(s['wrong_upvotes'] for s in summary)}; suggestions the reviewer "
           f"rejected: {sum(s['rejected'] for s in summary)})")
     if args.plot:
         try:
-            plot(summary, args.plot)
+            plot(summary, Path(args.plot))
             print(f"plot: {args.plot}")
         except ImportError:
             print("(matplotlib is not installed: no plot)")
