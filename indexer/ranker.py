@@ -284,7 +284,7 @@ class Ranker:
             else:
                 out[prefix + "passage"] = np.zeros(n)
             out[prefix + "example"] = self._example_scores(terms)
-            out[prefix + "example_doc"] = self._example_doc_scores(terms)
+            out[prefix + "example_doc"] = self.example_docs.scores(terms)
             out[prefix + "heading"] = self._heading_overlap(terms)
         defines = np.zeros(n)
         if self.params.definition_weight > 0:
@@ -333,13 +333,6 @@ class Ranker:
         sim = np.where(asked + matched > 0, 2 * asked * matched / np.maximum(asked + matched, 1e-12), 0.0)
         np.maximum.at(out, self.example_owner, sim)
         return out
-
-    def _example_doc_scores(self, terms) -> np.ndarray:
-        """BM25 share of the question's weighted terms in all of a section's example questions taken
-        as one text (the section's vocabulary of asking) -> (n,)."""
-        if self.example_docs.matrix is None or self.example_docs.matrix.shape[0] != self.n_sections:
-            return np.zeros(self.n_sections)
-        return self.example_docs.scores(terms)
 
     def example_match(self, question: str) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word

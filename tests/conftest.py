@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -117,13 +119,10 @@ def _admin_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def spec(request, tmp_path):
-    """A feedback store backend to open (tests.support.feedback.open_backend): SQLite in a temporary folder,
-    or a PostgreSQL database of its own, created and dropped through TEST_DATABASE_URL."""
-    if request.param == "sqlite":
-        yield {"backend": "sqlite", "path": str(tmp_path / "feedback.sqlite3")}
-        return
+@contextmanager
+def scratch_postgres() -> Iterator[tuple[str, str, str]]:
+    """A PostgreSQL database of its own, created and dropped through TEST_DATABASE_URL -> (its URL, the admin
+    URL, its name). Without a server the test is skipped (fails under CI=true)."""
     admin = _admin_url()
     if not admin:
         skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
@@ -133,7 +132,18 @@ def spec(request, tmp_path):
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield {"backend": "postgres", "url": make_conninfo(admin, dbname=name), "admin": admin, "db": name}
+        yield make_conninfo(admin, dbname=name), admin, name
     finally:
         with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def spec(request, tmp_path):
+    """A feedback store backend to open (tests.support.feedback.open_backend): SQLite in a temporary folder,
+    or a PostgreSQL database of its own, created and dropped through TEST_DATABASE_URL."""
+    if request.param == "sqlite":
+        yield {"backend": "sqlite", "path": str(tmp_path / "feedback.sqlite3")}
+        return
+    with scratch_postgres() as (url, admin, name):
+        yield {"backend": "postgres", "url": url, "admin": admin, "db": name}

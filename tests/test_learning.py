@@ -7,7 +7,6 @@ test gets a database of its own, as in test_feedback_contract.py)."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 import pytest
@@ -20,7 +19,7 @@ from bot.learning.privacy import load_names, personal_data
 from bot.learning.store import open_learning_store
 from bot.learning.suggest import Evidence, suggest
 from bot.settings import Settings
-from conftest import REPO, skip_or_fail
+from conftest import REPO, scratch_postgres
 
 # --- pure parts ------------------------------------------------------------------------------------------
 
@@ -104,19 +103,8 @@ def settings(request, tmp_path, bundled_index):
     if request.param == "sqlite":
         yield base
         return
-    admin = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not admin:
-        skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-    name = f"handbook_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.with_(database_url=make_conninfo(admin, dbname=name))
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres() as (url, _, _):
+        yield base.with_(database_url=url)
 
 
 def run_cli(settings: Settings, monkeypatch, capsys, *argv) -> tuple[int, str, str]:

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ from bot.learning.triage import find_section
 from bot.replies import CARD_VERSION, PICK_TITLE, UNSURE_HEADLINE, Replies
 from bot.settings import Settings
 from bot.triage_cards import APPROVE, LINK_INPUT, REJECT, SECTION_INPUT, Handoff, triage_card
-from conftest import REPO, SITE, skip_or_fail, wait_for
+from conftest import REPO, SITE, scratch_postgres, wait_for
 from indexer.build import build
 from indexer.index import Index
 from tests.support.teams import CARD, actions_of, all_text, card_of, personal_message, serve
@@ -76,19 +75,8 @@ def settings(request, tmp_path, served):
     if request.param == "sqlite":
         yield base
         return
-    admin = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not admin:
-        skip_or_fail("no PostgreSQL: set TEST_DATABASE_URL (deploy/ci/postgres.sh starts one)")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-    name = f"handbook_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.with_(database_url=make_conninfo(admin, dbname=name))
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres() as (url, _, _):
+        yield base.with_(database_url=url)
 
 
 async def start(aiohttp_client, settings, served):
