@@ -53,3 +53,29 @@ def test_held_out_questions_are_not_trained_on(questions):
     for fold in folds:
         assert not {q.id for q in fold.train} & {q.id for q in fold.test}
         assert all(isinstance(u, str) for r in fold.results for u in r.urls)
+
+
+def test_operating_curve_counts_each_style_on_its_own_rows():
+    """Synthetic rows (no shared data needed): a question and a post, in scope right / wrong and out of scope."""
+    import numpy as np
+
+    from benchmarks.quality.data import Question
+    from benchmarks.quality.handoff import Row, operating_curve
+    from bot.decision.evidence import FEATURES
+
+    post_at = list(FEATURES).index("is_post")
+
+    def row(is_post: bool, in_scope: bool, top1: bool) -> Row:
+        x = np.zeros(len(FEATURES))
+        x[post_at] = float(is_post)
+        gold = {"url": "/x"} if in_scope else {}
+        return Row(Question("id", "q", "s", gold), x, top1, top1, None)
+
+    rows = [row(False, True, True), row(False, True, False), row(False, False, False),
+            row(True, True, True), row(True, False, False)]
+    p = np.array([0.9, 0.6, 0.7, 0.5, 0.95])
+    curve = {(s, t): (right, wrong, oos) for s, t, right, wrong, oos in operating_curve(p, rows, (0.55, 0.8))}
+    assert curve["questions", 0.55] == (0.5, 0.5, 1.0)
+    assert curve["questions", 0.8] == (0.5, 0.0, 0.0)
+    assert curve["posts", 0.55] == (0.0, 0.0, 1.0)
+    assert curve["all", 0.55] == (1 / 3, 1 / 3, 1.0)

@@ -217,6 +217,25 @@ def nested_cv(shared, k: int = DEFAULT_K, seed: int = DEFAULT_SEED, nested: bool
     return decisions, outer, models
 
 
+def operating_curve(p: np.ndarray, rows: list[Row], thresholds=(0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)):
+    """What one ``answer_at`` would give, from out-of-fold probabilities ``p`` of ``rows``: per style as the
+    bot tells them apart (``is_post``) and for all rows -> list of (style, threshold, confident+right,
+    confident+wrong, out-of-scope answered). The price of a bolder bot, for choosing the bounds."""
+    from bot.decision.evidence import FEATURES
+
+    is_post = np.array([r.x[list(FEATURES).index("is_post")] > 0 for r in rows], dtype=bool)
+    ins = np.array([r.question.in_scope for r in rows], dtype=bool)
+    top1 = np.array([r.top1 for r in rows], dtype=bool)
+    out = []
+    for style, m in (("questions", ~is_post), ("posts", is_post), ("all", np.ones(len(rows), dtype=bool))):
+        n_in, n_out = max(1, (m & ins).sum()), max(1, (m & ~ins).sum())
+        for t in thresholds:
+            a = (p >= t) & m
+            out.append((style, t, (a & ins & top1).sum() / n_in, (a & ins & ~top1).sum() / n_in,
+                        (a & ~ins).sum() / n_out))
+    return out
+
+
 def format_tiers(rows: list[tuple[str, dict]]) -> str:
     head = (f"{'set':<16} {'n':>7} {'confident+right':>15} {'confident+WRONG':>15} {'right shown':>11} "
             f"{'oos answered':>12} {'oos handed off':>14} {'in-scope unsure':>15}")
@@ -241,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=DEFAULT_K)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--curve", action="store_true",
+                   help="print confident right / wrong / out-of-scope answered for a range of answer_at values")
     args = p.parse_args(argv)
     shared = shared_dir()
     if not (shared / "eval" / "train.jsonl").exists():
@@ -268,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
           f"handoff_below={model.handoff_below:.3f}")
     for name, c in sorted(zip(model.features, model.coef), key=lambda t: -abs(t[1])):
         print(f"  {name:<14} {c:+.3f}")
+    if args.curve:
+        print("\nOperating curve (out-of-fold probabilities, one answer_at for the style):")
+        print(f"{'style':<10} {'answer_at':>9} {'confident+right':>15} {'confident+WRONG':>15} {'oos answered':>12}")
+        for style, t, right, wrong, oos in operating_curve(oof, fitted_rows):
+            print(f"{style:<10} {t:>9.2f} {right:>15.3f} {wrong:>15.3f} {oos:>12.3f}")
     if args.write:
         from bot.decision.handoff import DEFAULT_PATH
 
