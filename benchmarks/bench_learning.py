@@ -72,12 +72,14 @@ def fit_reranker(sections, synonyms, train: list[Question], shared: Path, seed: 
                      return_model=True)[1]
 
 
-def examples_of(sections, folder: Path) -> list[tuple[int, str]]:
-    """(row, text) of the hand-written examples and the approved file in ``folder``, as a build reads them."""
+def examples_of(sections, folder: Path, team: bool = True) -> list[tuple[int, str]]:
+    """(row, text) of the hand-written examples (``team``) and the approved file in ``folder``, as a build
+    reads them."""
     from indexer.examples import load_examples, resolve_examples
 
     found = []
-    for path in (REPO / "knowledge" / "examples.toml", folder / "examples.approved.toml"):
+    paths = ([REPO / "knowledge" / "examples.toml"] if team else []) + [folder / "examples.approved.toml"]
+    for path in paths:
         found += resolve_examples(sections, load_examples(path))[0]
     return found
 
@@ -137,9 +139,12 @@ def review_week(store_learning, index, knowledge, by_phrasing: dict[str, Questio
 
 
 def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, verbose: bool,
-        rerank: bool = True, oracle: bool = False, expand: bool = False, pick_rate: float = 0.0) -> list[dict]:
+        rerank: bool = True, oracle: bool = False, expand: bool = False, pick_rate: float = 0.0,
+        team: bool = True) -> list[dict]:
     """One row per (test week, weeks replayed). ``oracle``: approve every replayed in-scope question on its
-    right section, whatever the bot answered and whoever voted (the most the examples field can give)."""
+    right section, whatever the bot answered and whoever voted (the most the examples field can give).
+    ``team=False``: start without the hand-written example questions (a handbook nobody has written examples
+    for yet); the reranker is still the one fitted with them, as a new handbook would get the shipped one."""
     from bot.feedback.sqlite import SQLiteFeedbackStore
     from bot.learning.approved import read_approved
     from bot.learning.review import Knowledge
@@ -165,7 +170,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
             if rerank:
                 model = fit_reranker(sections, synonyms, [q for q in everything if fold_of[q.id] != test], shared,
                                      seed)
-            index = fit(sections, synonyms, examples_of(sections, tmp), model, expand)
+            index = fit(sections, synonyms, examples_of(sections, tmp, team), model, expand)
             log = [q for w in replayed for q in weeks[w]]
             first_asked = answered_right(index, log, sections, shared)
             for step in range(len(replayed) + 1):
@@ -207,7 +212,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
                 rows.append(row)
                 if verbose:
                     print(json.dumps(row), file=sys.stderr)
-                index = fit(sections, synonyms, examples_of(sections, tmp), model, expand)
+                index = fit(sections, synonyms, examples_of(sections, tmp, team), model, expand)
             store.close()
             learning.close()
     return rows
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="approve every replayed question on its right section (upper bound of the examples field)")
     p.add_argument("--expand", action="store_true",
                    help="experiment: approved questions appended to their section's text, not the examples field")
+    p.add_argument("--no-team-examples", action="store_true",
+                   help="start without knowledge/examples.toml: learning from use alone, as on a new handbook")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -302,12 +309,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     start = time.perf_counter()
     rows = run(shared, args.k, args.seed, args.vote_rate, args.resolve_rate, args.verbose, not args.no_rerank,
-               args.oracle, args.expand, args.pick_rate)
+               args.oracle, args.expand, args.pick_rate, not args.no_team_examples)
     summary = summarise(rows, args.k)
     how = "every replayed question approved (oracle)" if args.oracle else (
         f"vote rate {args.vote_rate}, resolve rate {args.resolve_rate}, pick rate {args.pick_rate}")
     stage = "first stage only" if args.no_rerank else "reranker fitted on the replayed weeks"
     stage += "; approved questions expand their section's text" if args.expand else ""
+    stage += "; no hand-written example questions" if args.no_team_examples else ""
     print(f"Learning curve, {args.k}-fold CV (weeks = folds; {how}; {stage}; "
           f"{time.perf_counter() - start:.0f} s)")
     print("| weeks replayed | approved questions (mean) | top-1 exact | top-1 page | recall@3 | MRR@10 |")
