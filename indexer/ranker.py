@@ -168,6 +168,68 @@ class FieldIndex:
         return out / w.sum() if w.sum() > 0 else out
 
 
+STACKED = ("title", "body", "passages", "heading", "examples", "example_docs")   # Ranker fields, FieldStack order
+
+
+class FieldStack:
+    """The first-stage fields' postings under one vocabulary, so that a question's postings in every field
+    (and for the whole post and its ask) come from one gather, and each kind of sum from one ``bincount``.
+
+    Rows: the fields' rows one after another (title n, body n, passages p, heading n, examples E, example
+    docs n; ``STACKED`` order), ``starts`` (F + 1,) the first row of each, R = ``starts[-1]``. Columns:
+    ``vocabulary`` term -> column, the union of the fields' U terms. The postings of column u are
+    ``indptr[u]:indptr[u + 1]`` of ``rows`` (stacked row), ``weight`` (the field's BM25 weight) and ``idf``
+    (the term's idf in that field), each (nnz,); ``term_idf`` (U, F) is each term's idf in each field (0
+    where the field lacks it). Derived from fitted ``FieldIndex``es (plain data, never stored).
+    """
+
+    def __init__(self, fields: list[FieldIndex]):
+        vocabulary: dict[str, int] = {}
+        for f in fields:
+            for term in f.terms:
+                vocabulary.setdefault(term, len(vocabulary))
+        self.vocabulary = vocabulary
+        self.term_idf = np.zeros((len(vocabulary), len(fields)))
+        parts, starts = [], [0]
+        for j, f in enumerate(fields):
+            if f.matrix is not None and f.matrix.shape[1]:
+                matrix = sp.csc_matrix(f.matrix)
+                to_col = np.fromiter((vocabulary[t] for t in f.terms), dtype=np.int64, count=matrix.shape[1])
+                field_col = np.arange(matrix.shape[1]).repeat(np.diff(matrix.indptr))
+                parts.append((matrix.indices + starts[-1], to_col[field_col], matrix.data, f.idf[field_col]))
+                self.term_idf[to_col, j] = f.idf
+            starts.append(starts[-1] + (f.matrix.shape[0] if f.matrix is not None else 0))
+        self.starts = np.asarray(starts, dtype=np.int64)
+        rows, cols, weight, idf = (np.concatenate(x) for x in zip(*parts)) if parts else (
+            np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        order = np.lexsort((rows, cols))
+        self.rows, self.weight, self.idf = rows[order].astype(np.int64), weight[order], idf[order]
+        self.indptr = np.concatenate([[0], np.bincount(cols, minlength=len(vocabulary)).cumsum()]).astype(np.int64)
+
+    def query(self, passes: list[tuple[dict[str, float], dict[str, float]]]):
+        """The known terms of ``m`` weightings (term -> weight, term -> specificity, default 1), each in
+        its own order, one after another -> (columns, weights, specificities, which weighting), each (K,)."""
+        vocab = self.vocabulary
+        cols, weights, specific, owner = [], [], [], []
+        for i, (terms, spec) in enumerate(passes):
+            known = [t for t in terms if t in vocab]
+            cols += [vocab[t] for t in known]
+            weights += [terms[t] for t in known]
+            specific += [spec.get(t, 1.0) for t in known]
+            owner += [i] * len(known)
+        return (np.asarray(cols, dtype=np.int64), np.asarray(weights, dtype=np.float64),
+                np.asarray(specific, dtype=np.float64), np.asarray(owner, dtype=np.int64))
+
+    def postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All postings of ``cols`` (a column may repeat) -> (stacked rows, BM25 weights, idf, which of
+        ``cols`` each came from), each (P,), in the order of ``cols`` (``FieldIndex.postings``)."""
+        lo = self.indptr[cols]
+        lengths = self.indptr[cols + 1] - lo
+        total = int(lengths.sum())
+        offsets = (lo - lengths.cumsum() + lengths).repeat(lengths) + np.arange(total)
+        return self.rows[offsets], self.weight[offsets], self.idf[offsets], np.arange(len(cols)).repeat(lengths)
+
+
 class Ranker:
     def __init__(self, synonyms: Synonyms, params: RankerParams | None = None):
         self.params = params or RankerParams()
@@ -182,7 +244,7 @@ class Ranker:
         self.example_docs = FieldIndex(analyzer, p.k1, p.b_body)   # (n, V) all of a section's examples as one text
         self.example_keys: dict[str, int] = {}             # example_key -> section row (-1: two sections share it)
         self.passage_starts: np.ndarray | None = None
-        self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question
+        self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question, non-decreasing
         self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
         self.example_totals = np.zeros(0)                  # (E,) BM25 weight of each example question
         self.heading_total = np.zeros(0)                   # (n,) idf sum of each heading's terms
@@ -193,6 +255,7 @@ class Ranker:
         self.definitions = Definitions()
         self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
         self.rerank_model: dict | None = None              # indexer.rerank weights (plain data)
+        self.stack: FieldStack | None = None               # the fields stacked for scoring (derived, not stored)
 
     @property
     def vocabulary(self) -> dict[str, int]:
@@ -244,6 +307,7 @@ class Ranker:
         self.definitions.fit(sections)
         self.spelling.fit_words(surface)
         self.rerank_model = rerank_model
+        self.stack = FieldStack([getattr(self, name) for name in STACKED])
         return self
 
     # ------------------------------------------------------------------------------- questions
@@ -264,91 +328,114 @@ class Ranker:
         return set(self.analyzer(prepared, self.params.synonym_gap))
 
     # ------------------------------------------------------------------------------- scoring
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "stack"}   # derived: rebuilt on load
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.stack = FieldStack([getattr(self, name) for name in STACKED])
+
     def field_scores(self, query: ParsedQuery) -> dict[str, np.ndarray]:
         """Every field's (n,) scores for the whole post (``title``, ``body``, ...) and for its ask
-        (``ask_title``, ...), and the definition boost."""
+        (``ask_title``, ...; the same arrays when the ask is the whole post), and the definition boost."""
+        passes = [(query.terms, query.specific)]
+        if len(query.ask) < len(query.sentences):
+            passes.append((query.ask_terms, query.ask_specific))
+        scores = self._stacked_scores(passes)
         out = {}
-        n = self.n_sections
-        multi = len(query.ask) < len(query.sentences)
-        for prefix, terms in (("", query.terms), ("ask_", query.ask_terms)):
-            if prefix and not multi:
-                for name in FIELDS:
-                    out["ask_" + name] = out[name]
-                break
-            out[prefix + "title"] = self.title.scores(terms)
-            specific = query.ask_specific if prefix else query.specific
-            body, coverage, specific_coverage = self._body_scores(terms, specific)
-            out[prefix + "body"], out[prefix + "coverage"], out[prefix + "specific"] = body, coverage, specific_coverage
-            if self.passage_starts is not None:
-                out[prefix + "passage"] = np.maximum.reduceat(self.passages.scores(terms), self.passage_starts)
-            else:
-                out[prefix + "passage"] = np.zeros(n)
-            out[prefix + "example"] = self._example_scores(terms)
-            out[prefix + "example_doc"] = self.example_docs.scores(terms)
-            out[prefix + "heading"] = self._heading_overlap(terms)
-        defines = np.zeros(n)
+        for name in FIELDS:
+            out[name], out["ask_" + name] = scores[name][0], scores[name][-1]
+        out["definition"] = self._definition_scores(query)
+        return out
+
+    def _definition_scores(self, query: ParsedQuery) -> np.ndarray:
+        """The definition boost of the post's ask sentences (the best of them) -> (n,)."""
+        defines = np.zeros(self.n_sections)
         if self.params.definition_weight > 0:
             for i in query.ask or (0,):
                 sentence = query.sentences[i] if query.sentences else query.text
                 found = self.definitions.scores(sentence)
                 if found is not None:
                     defines = np.maximum(defines, found)
-        out["definition"] = defines
+        return defines
+
+    def _stacked_scores(self, passes: list[tuple[dict[str, float], dict[str, float]]]) -> dict[str, np.ndarray]:
+        """The ``FIELDS`` scores of ``m`` term weightings at once (``passes``: (term -> weight, term ->
+        general-English specificity) pairs; the whole post, then its ask) -> name -> (m, n).
+
+        One gather of the postings of every pass's terms in every field (``FieldStack.postings``), one
+        ``bincount`` per kind of sum, each row's contributions added in the order of its pass's terms,
+        as a loop over the fields and passes would (``tests/test_search_speedups.py`` has that loop)."""
+        stack, m = self.stack, len(passes)
+        cols, weights, specific, owner = stack.query(passes)
+        rows, weight, idf, which = stack.postings(cols)
+        size = stack.starts[-1]
+        bins = rows + size * owner[which]
+        w = weights[which]
+
+        def summed(values: np.ndarray) -> np.ndarray:   # (m, R): each row's sum of a per-posting value
+            return np.bincount(bins, values, minlength=m * size).reshape(m, size)
+
+        bm25, cover, specific_cover = summed(weight * w), summed(idf * w), summed(idf * specific[which])
+        # (m, F): the best possible sum of each pass in each field (its terms' idf x weight), and the same
+        # with specificity in place of the weight
+        pass_of = np.zeros((2 * m, len(cols)))
+        pass_of[owner, np.arange(len(cols))] = weights
+        pass_of[m + owner, np.arange(len(cols))] = specific
+        best = pass_of @ stack.term_idf[cols]
+        best_weight, best_specific = best[:m], best[m:]
+        k1 = np.asarray([getattr(self, name).k1 for name in STACKED]) + 1
+        field = dict(zip(STACKED, range(len(STACKED))))
+
+        def rows_of(sums: np.ndarray, name: str) -> np.ndarray:
+            return sums[:, stack.starts[field[name]]:stack.starts[field[name] + 1]]
+
+        def share(name: str) -> np.ndarray:   # FieldIndex.scores of each pass: BM25 share of the best possible
+            total = k1[field[name]] * best_weight[:, field[name]]
+            return rows_of(bm25, name) / np.where(total > 0, total, 1.0)[:, None]
+
+        body = field["body"]
+        out = {"title": share("title"), "example_doc": share("example_docs"),
+               "body": rows_of(bm25, "body") / np.maximum(k1[body] * best_weight[:, body], 1e-12)[:, None],
+               "coverage": rows_of(cover, "body") / np.maximum(best_weight[:, body], 1e-12)[:, None],
+               "specific": rows_of(specific_cover, "body") / np.maximum(best_specific[:, body], 1e-12)[:, None],
+               "heading": self._heading_overlap(rows_of(summed(idf), "heading")),
+               "example": self._example_scores(rows_of(bm25, "examples"), rows_of(summed(weight), "examples"),
+                                               k1[field["examples"]] * best_weight[:, field["examples"]])}
+        if self.passage_starts is not None:
+            out["passage"] = np.maximum.reduceat(share("passages"), self.passage_starts, axis=1)
+        else:
+            out["passage"] = np.zeros((m, self.n_sections))
         return out
 
-    def _body_scores(self, terms: dict[str, float], specific: dict[str, float]):
-        """One pass over the body postings of the question's terms -> (BM25 share, coverage of the
-        weighted terms, coverage of the general-English-specific terms), each (n,)."""
-        body, n = self.body, self.n_sections
-        cols, weights = body._weighted(terms)
-        if not len(cols):
-            return np.zeros(n), np.zeros(n), np.zeros(n)
-        spec = np.fromiter((specific.get(t, 1.0) for t in terms if t in body.vocabulary), dtype=np.float64,
-                           count=len(cols))
-        rows, data, which = body.postings(cols)
-        idf = body.idf[cols]
-        best = (body.k1 + 1) * float(idf @ weights)
-        bm25 = np.bincount(rows, data * weights[which], minlength=n) / max(best, 1e-12)
-        cover_w, spec_w = weights * idf, spec * idf
-        cover = np.bincount(rows, cover_w[which], minlength=n) / max(float(cover_w.sum()), 1e-12)
-        specific_cover = np.bincount(rows, spec_w[which], minlength=n) / max(float(spec_w.sum()), 1e-12)
-        return bm25, cover, specific_cover
-
-    def _example_scores(self, terms) -> np.ndarray:
+    def _example_scores(self, asked: np.ndarray, got: np.ndarray, total: np.ndarray) -> np.ndarray:
         """Best example question of each section: the harmonic mean of the share of the question's
-        weighted terms it matches and the share of its own terms the question matches -> (n,)."""
-        out = np.zeros(self.n_sections)
-        ex = self.examples
-        if not len(self.example_owner):
+        weighted terms it matches and the share of its own terms the question matches -> (m, n).
+        ``asked``: (m, E) matched BM25 weight x query weight, ``got``: (m, E) matched BM25 weight, ``total``: (m,)
+        the best possible ``asked``."""
+        m, e = asked.shape
+        out = np.zeros((m, self.n_sections))
+        if not e:
             return out
-        cols, weights = ex._weighted(terms)
-        if not len(cols):
-            return out
-        rows, data, which = ex.postings(cols)
-        e = len(self.example_owner)
-        total = (ex.k1 + 1) * float(ex.idf[cols] @ weights)
-        asked = np.bincount(rows, data * weights[which], minlength=e) / max(total, 1e-12)
-        got = np.bincount(rows, data, minlength=e)
-        matched = np.divide(got, self.example_totals, out=np.zeros(e), where=self.example_totals > 0)
-        sim = np.where(asked + matched > 0, 2 * asked * matched / np.maximum(asked + matched, 1e-12), 0.0)
-        np.maximum.at(out, self.example_owner, sim)
+        asked = asked / np.maximum(total, 1e-12)[:, None]
+        matched = np.divide(got, self.example_totals, out=np.zeros((m, e)), where=self.example_totals > 0)
+        both = asked + matched
+        sim = np.where(both > 0, 2 * asked * matched / np.maximum(both, 1e-12), 0.0)
+        owners = np.flatnonzero(self.example_count)   # example_owner is non-decreasing: one run per section
+        out[:, owners] = np.maximum.reduceat(sim, np.searchsorted(self.example_owner, owners), axis=1)
         return out
+
+    def _heading_overlap(self, idf_sums: np.ndarray) -> np.ndarray:
+        """Share of each heading's idf that the question's terms cover, from the (m, n) idf sums of the
+        terms each heading contains -> (m, n)."""
+        n = self.n_sections
+        return np.divide(idf_sums, self.heading_total, out=np.zeros((len(idf_sums), n)), where=self.heading_total > 0)
 
     def example_match(self, question: str) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word
         order and inflection (``example_key``); None when there is none or two sections claim it."""
         row = self.example_keys.get(example_key(question), -1) if self.example_keys else -1
         return row if row >= 0 else None
-
-    def _heading_overlap(self, terms) -> np.ndarray:
-        """Share of each heading's idf that the question's terms cover -> (n,)."""
-        cols, _ = self.heading._weighted(terms)
-        n = self.n_sections
-        if not len(cols):
-            return np.zeros(n)
-        rows, _, which = self.heading.postings(cols)
-        out = np.bincount(rows, self.heading.idf[cols][which], minlength=n)
-        return np.divide(out, self.heading_total, out=np.zeros(n), where=self.heading_total > 0)
 
     def first_stage(self, fields: dict[str, np.ndarray]) -> np.ndarray:
         """Field-weighted first-stage score of every section -> (n,)."""

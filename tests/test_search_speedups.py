@@ -18,7 +18,8 @@ from bot.decision.decide import clean_question, decide
 from bot.decision.intents import latin_share
 from indexer import spelling
 from indexer.index import Index
-from indexer.ranker import _fix_word
+from indexer.ranker import STACKED, _fix_word
+from indexer.rerank import FIELDS
 from indexer.spelling import CACHE_WORDS, SpellingCorrector
 from indexer.text import STOP_WORDS, Analyzer, Synonyms, fold, stem, words
 
@@ -211,6 +212,128 @@ def test_postings_equal_a_loop_over_columns(bundled_index):
             expected = [(int(r), float(d), j) for j, c in enumerate(cols)
                         for r, d in zip(m.indices[m.indptr[c]:m.indptr[c + 1]], m.data[m.indptr[c]:m.indptr[c + 1]])]
             assert list(zip(rows.tolist(), data.tolist(), which.tolist())) == expected
+
+
+def reference_field_scores(ranker, query) -> dict[str, np.ndarray]:
+    """Ranker.field_scores as it was: each field scored on its own (``FieldIndex``), the whole post, then
+    its ask."""
+    n = ranker.n_sections
+
+    def body_scores(terms, specific):
+        body = ranker.body
+        cols, weights = body._weighted(terms)
+        if not len(cols):
+            return np.zeros(n), np.zeros(n), np.zeros(n)
+        spec = np.asarray([specific.get(t, 1.0) for t in terms if t in body.vocabulary])
+        rows, data, which = body.postings(cols)
+        idf = body.idf[cols]
+        best = (body.k1 + 1) * float(idf @ weights)
+        bm25 = np.bincount(rows, data * weights[which], minlength=n) / max(best, 1e-12)
+        cover_w, spec_w = weights * idf, spec * idf
+        cover = np.bincount(rows, cover_w[which], minlength=n) / max(float(cover_w.sum()), 1e-12)
+        return bm25, cover, np.bincount(rows, spec_w[which], minlength=n) / max(float(spec_w.sum()), 1e-12)
+
+    def example_scores(terms):
+        out, ex = np.zeros(n), ranker.examples
+        cols, weights = ex._weighted(terms)
+        if not len(ranker.example_owner) or not len(cols):
+            return out
+        rows, data, which = ex.postings(cols)
+        e = len(ranker.example_owner)
+        total = (ex.k1 + 1) * float(ex.idf[cols] @ weights)
+        asked = np.bincount(rows, data * weights[which], minlength=e) / max(total, 1e-12)
+        got = np.bincount(rows, data, minlength=e)
+        matched = np.divide(got, ranker.example_totals, out=np.zeros(e), where=ranker.example_totals > 0)
+        sim = np.where(asked + matched > 0, 2 * asked * matched / np.maximum(asked + matched, 1e-12), 0.0)
+        np.maximum.at(out, ranker.example_owner, sim)
+        return out
+
+    def heading_overlap(terms):
+        cols, _ = ranker.heading._weighted(terms)
+        if not len(cols):
+            return np.zeros(n)
+        rows, _, which = ranker.heading.postings(cols)
+        out = np.bincount(rows, ranker.heading.idf[cols][which], minlength=n)
+        return np.divide(out, ranker.heading_total, out=np.zeros(n), where=ranker.heading_total > 0)
+
+    out = {}
+    multi = len(query.ask) < len(query.sentences)
+    for prefix, terms, specific in (("", query.terms, query.specific), ("ask_", query.ask_terms, query.ask_specific)):
+        if prefix and not multi:
+            out.update({"ask_" + name: out[name] for name in FIELDS})
+            break
+        out[prefix + "title"] = ranker.title.scores(terms)
+        out[prefix + "body"], out[prefix + "coverage"], out[prefix + "specific"] = body_scores(terms, specific)
+        out[prefix + "passage"] = np.maximum.reduceat(ranker.passages.scores(terms), ranker.passage_starts)
+        out[prefix + "example"] = example_scores(terms)
+        out[prefix + "example_doc"] = ranker.example_docs.scores(terms)
+        out[prefix + "heading"] = heading_overlap(terms)
+    out["definition"] = ranker._definition_scores(query)
+    return out
+
+
+def _field_questions(index: Index) -> list[str]:
+    """Our questions, every section's heading and breadcrumb, and long posts made of section sentences."""
+    out = QUESTIONS + ["", "zzzz qqqq"]
+    for s in index.sections:
+        out += [s.heading, " > ".join(s.breadcrumb)]
+    texts = [s.text for s in index.sections if s.text]
+    out += [" ".join(texts[i:i + 3])[:1500] + " How do I " + index.sections[i].heading + "?"
+            for i in range(0, len(texts), 7)]
+    return out
+
+
+@pytest.mark.parametrize("which", ["bundled", "handbook"])
+def test_stacked_field_scores_equal_each_field_on_its_own(which, request):
+    index = request.getfixturevalue(f"{which}_index")
+    index = index[1] if isinstance(index, tuple) else index
+    ranker = index.ranker
+    assert len(ranker.example_owner) and ranker.passage_starts is not None
+    compared = 0
+    for question in _field_questions(index):
+        query, _ = ranker.understand(question)
+        got, expected = ranker.field_scores(query), reference_field_scores(ranker, query)
+        assert got.keys() == expected.keys()
+        for name, values in expected.items():
+            assert got[name].shape == values.shape, name
+            np.testing.assert_allclose(got[name], values, rtol=1e-9, atol=1e-15, err_msg=f"{name}: {question!r}")
+        compared += len(query.ask) < len(query.sentences)
+    assert compared > 5   # posts whose ask is a part of them: both passes compared
+
+
+def test_stack_postings_equal_each_fields_postings(bundled_index):
+    ranker = bundled_index[1].ranker
+    stack = ranker.stack
+    for question in QUESTIONS:
+        terms = dict.fromkeys(ranker.analyzer(question), 1.0)
+        cols, _, _, _ = stack.query([(terms, {}), (terms, {})])
+        rows, weight, idf, which = stack.postings(cols)
+        got = sorted(zip(which.tolist(), rows.tolist(), weight.tolist(), idf.tolist()))
+        expected = []
+        for j, name in enumerate(STACKED):
+            field = getattr(ranker, name)
+            for k, col in enumerate(cols):
+                term = list(stack.vocabulary)[col]
+                if term in field.vocabulary:
+                    c = field.vocabulary[term]
+                    lo, hi = field.matrix.indptr[c], field.matrix.indptr[c + 1]
+                    expected += [(k, int(r) + int(stack.starts[j]), float(d), float(field.idf[c]))
+                                 for r, d in zip(field.matrix.indices[lo:hi], field.matrix.data[lo:hi])]
+        assert got == sorted(expected)
+        assert np.all(np.diff(which) >= 0)   # in the order of the columns
+
+
+def test_stack_is_derived_not_stored(bundled_index, tmp_path):
+    from indexer import state
+
+    ranker = bundled_index[1].ranker
+    tree, arrays = state.encode(ranker)
+    assert "FieldStack" not in str(tree)
+    loaded = state.decode(tree, arrays)
+    assert set(vars(loaded.stack)) == set(vars(ranker.stack))
+    for name, value in vars(ranker.stack).items():
+        assert np.array_equal(value, getattr(loaded.stack, name)) if isinstance(value, np.ndarray) else \
+            value == getattr(loaded.stack, name)
 
 
 def reference_detect_intent(text: str):
