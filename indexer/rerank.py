@@ -38,29 +38,52 @@ def static_features(sections: list[Section], page_starts: np.ndarray) -> np.ndar
     return np.asarray(rows, dtype=np.float64).reshape(len(sections), 4)
 
 
+PER_SECTION = (*FIELDS, "definition", *(f"ask_{f}" for f in FIELDS))   # FEATURES read off ``fields`` as they are
+POST_ASK = ("body", "passage", "example", "coverage")                    # ... and as ask minus whole post
+_ASK_ROWS = [PER_SECTION.index(f"ask_{f}") for f in POST_ASK]
+_POST_ROWS = [PER_SECTION.index(f) for f in POST_ASK]
+
+
 def candidate_features(ranker, query: ParsedQuery, fields: dict[str, np.ndarray], first: np.ndarray,
                        cand: np.ndarray) -> np.ndarray:
-    """(C, F) features of candidate rows ``cand`` (best first by ``first``)."""
+    """(C, F) features of candidate rows ``cand`` (best first by ``first``), filled block by block: the
+    rank features, one gather of the (K, n) field scores (``PER_SECTION``), the static features, the page
+    aggregates."""
     c = len(cand)
-    top = max(float(first[cand[0]]), 1e-9) if c else 1.0
+    out = np.empty((c, len(FEATURES)))
+    if not c:
+        return out
+    top = max(float(first[cand[0]]), 1e-9)
     multi = float(len(query.ask) < len(query.sentences))
-    page_max = np.maximum.reduceat(first, ranker.page_starts)
-    page_sum = np.add.reduceat(first, ranker.page_starts)
-    pages = ranker.page_of[cand]
-    cols = [first[cand], first[cand] / top, (top - first[cand]), np.log1p(np.arange(c, dtype=np.float64))]
-    cols += [fields[f][cand] for f in FIELDS]
-    cols.append(fields["definition"][cand])
-    cols += [fields[f"ask_{f}"][cand] for f in FIELDS]
-    cols += [multi * (fields[f"ask_{f}"][cand] - fields[f][cand]) for f in ("body", "passage", "example", "coverage")]
-    static = ranker.static[cand]
-    cols += [static[:, j] for j in range(static.shape[1])]
-    cols.append((ranker.example_count[cand] > 0).astype(np.float64))
-    cols += [page_max[pages] / top, page_sum[pages] / max(float(page_sum.max()), 1e-9),
-             (first[cand] >= page_max[pages]).astype(np.float64),
-             np.maximum.reduceat(fields["title"], ranker.page_starts)[pages],
-             np.maximum.reduceat(fields["example"], ranker.page_starts)[pages],
-             np.full(c, math.log1p(len(query.terms)))]
-    return np.column_stack(cols) if c else np.zeros((0, len(FEATURES)))
+    scored = first[cand]
+    out[:, 0], out[:, 1], out[:, 2] = scored, scored / top, top - scored
+    out[:, 3] = np.log1p(np.arange(c, dtype=np.float64))
+    picked = np.array([fields[name] for name in PER_SECTION]).take(cand, axis=1)   # (K, C)
+    k = 4 + len(PER_SECTION)
+    out[:, 4:k] = picked.T
+    out[:, k:k + len(POST_ASK)] = (multi * (picked[_ASK_ROWS] - picked[_POST_ROWS])).T
+    k += len(POST_ASK)
+    static = ranker.static.shape[1]
+    out[:, k:k + static] = ranker.static[cand]
+    out[:, k + static] = ranker.example_count[cand] > 0
+    _page_features(out[:, k + static + 1:-1], ranker, fields, first, cand, top)
+    out[:, -1] = math.log1p(len(query.terms))
+    return out
+
+
+def _page_features(out: np.ndarray, ranker, fields: dict[str, np.ndarray], first: np.ndarray, cand: np.ndarray,
+                   top: float) -> None:
+    """Into ``out`` (C, 5): the candidate's page's best first-stage score relative to the top, the page's
+    share of the best page's total, whether the candidate is its page's best, the page's best title and
+    example scores."""
+    starts, pages = ranker.page_starts, ranker.page_of[cand]
+    page_max = np.maximum.reduceat(first, starts)[pages]
+    page_sum = np.add.reduceat(first, starts)
+    out[:, 0] = page_max / top
+    out[:, 1] = page_sum[pages] / max(float(page_sum.max()), 1e-9)
+    out[:, 2] = first[cand] >= page_max
+    out[:, 3] = np.maximum.reduceat(fields["title"], starts)[pages]
+    out[:, 4] = np.maximum.reduceat(fields["example"], starts)[pages]
 
 
 def load_model(path: str | Path = MODEL_PATH) -> dict | None:

@@ -3,6 +3,7 @@ by cosine similarity of character n-grams (``gatway`` -> ``gateway``)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -89,10 +90,29 @@ class SpellingCorrector:
         """The closest vocabulary word of each word (or None): cosine similarity of character n-gram
         tf-idf vectors. All words' n-gram postings are summed in one ``bincount`` (each word's in the
         same order as a loop over its n-grams would), in batches of at most ``BATCH_CELLS`` similarities."""
-        vocab, idf, size = self.grams, self.gram_idf, max(len(self.vocabulary), 1)
         out: list[str | None] = [None] * len(found)
-        looked: list[tuple[int, np.ndarray, np.ndarray]] = []   # (word, n-gram columns, weights)
-        for r, word in enumerate(found):
+        looked, cols, weights, lengths = self._vectors(found)
+        starts = [0, *itertools.accumulate(lengths)]
+        step = max(1, BATCH_CELLS // max(len(self.vocabulary), 1))
+        for b in range(0, len(looked), step):
+            batch = looked[b:b + step]
+            lo, hi = starts[b], starts[b + len(batch)]
+            owner = np.arange(len(batch)).repeat(lengths[b:b + len(batch)])
+            sims = self._similarities(cols[lo:hi], weights[lo:hi], owner, len(batch))
+            best = sims.max(axis=1)
+            for k, r in enumerate(batch):
+                if best[k] >= self.min_similarity:   # else no word is close enough (most unknown words)
+                    out[r] = self._pick(found[r], sims[k])
+        return out
+
+    def _vectors(self, found: list[str]) -> tuple[list[int], np.ndarray, np.ndarray, list[int]]:
+        """The words' L2-normalised n-gram tf-idf vectors, one after another -> (which words have an indexed
+        n-gram, their n-gram columns (K,), weights (K,), each word's count of n-grams). Each word's columns
+        are in order of first occurrence; the arithmetic is elementwise, and each norm a ``dot`` of the
+        word's own weights, as one word at a time would compute them."""
+        vocab = self.grams
+        counted: list[dict[int, int]] = []
+        for word in found:
             padded = f" {word} "
             grams: dict[int, int] = {}
             for n in (2, 3):
@@ -100,22 +120,20 @@ class SpellingCorrector:
                     col = vocab.get(padded[i:i + n])
                     if col is not None:
                         grams[col] = grams.get(col, 0) + 1
-            if grams:
-                cols = np.fromiter(grams, dtype=np.int64)
-                weights = (1.0 + np.log(np.fromiter(grams.values(), dtype=np.float64))) * idf[cols]
-                weights /= math.sqrt(float(weights.dot(weights)))   # np.linalg.norm without its overhead
-                looked.append((r, cols, weights))
-        step = max(1, BATCH_CELLS // size)
-        for b in range(0, len(looked), step):
-            batch = looked[b:b + step]
-            owner = np.repeat(np.arange(len(batch)), [len(cols) for _, cols, _ in batch])
-            sims = self._similarities(np.concatenate([c for _, c, _ in batch]),
-                                      np.concatenate([w for _, _, w in batch]), owner, len(batch))
-            best = sims.max(axis=1)
-            for k, (r, _, _) in enumerate(batch):
-                if best[k] >= self.min_similarity:   # else no word is close enough (most unknown words)
-                    out[r] = self._pick(found[r], sims[k])
-        return out
+            counted.append(grams)
+        looked = [r for r, grams in enumerate(counted) if grams]
+        lengths = [len(counted[r]) for r in looked]
+        total = sum(lengths)
+        cols = np.fromiter((c for r in looked for c in counted[r]), dtype=np.int64, count=total)
+        counts = np.fromiter((k for r in looked for k in counted[r].values()), dtype=np.float64, count=total)
+        weights = (1.0 + np.log(counts)) * self.gram_idf[cols]
+        norms, at = [], 0
+        for length in lengths:
+            own = weights[at:at + length]
+            norms.append(math.sqrt(float(own.dot(own))))   # np.linalg.norm without its overhead
+            at += length
+        weights /= np.repeat(norms, lengths)
+        return looked, cols, weights, lengths
 
     def _similarities(self, cols: np.ndarray, weights: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
         """(count, W) similarities of ``count`` words from their n-gram columns and weights (owner: word)."""

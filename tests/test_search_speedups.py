@@ -19,7 +19,7 @@ from bot.decision.intents import latin_share
 from indexer import spelling
 from indexer.index import Index
 from indexer.ranker import STACKED, _fix_word
-from indexer.rerank import FIELDS
+from indexer.rerank import FEATURES, FIELDS
 from indexer.spelling import CACHE_WORDS, SpellingCorrector
 from indexer.text import STOP_WORDS, Analyzer, Synonyms, fold, stem, words
 
@@ -157,6 +157,28 @@ def test_spelling_equals_the_loop_over_ngrams(bundled_index):
             spelling.BATCH_CELLS = original_batch
 
 
+def test_spelling_vectors_equal_one_word_at_a_time(bundled_index):
+    """The batched n-gram vectors are bit for bit what one word at a time gives (``reference_closest``)."""
+    corrector = bundled_index[1].ranker.spelling
+    probes = sorted({w for q in ODD_TEXTS for w in words(q)} | set(corrector.vocabulary[::3]) | {"zzzz", "a", "q"})
+    looked, cols, weights, lengths = corrector._vectors(probes)
+    at = 0
+    for r, length in zip(looked, lengths):
+        padded = f" {probes[r]} "
+        grams: dict[int, int] = {}
+        for n in (2, 3):
+            for i in range(len(padded) - n + 1):
+                col = corrector.grams.get(padded[i:i + n])
+                if col is not None:
+                    grams[col] = grams.get(col, 0) + 1
+        expected = (1.0 + np.log(np.fromiter(grams.values(), dtype=np.float64))) * corrector.gram_idf[list(grams)]
+        expected /= np.linalg.norm(expected)
+        assert cols[at:at + length].tolist() == list(grams)
+        assert np.array_equal(weights[at:at + length], expected), probes[r]
+        at += length
+    assert at == len(cols) and len(looked) > 100 and len(looked) < len(probes)
+
+
 def test_spelling_memory_is_bounded_and_not_stored(tmp_path):
     from indexer import state
 
@@ -272,6 +294,38 @@ def reference_field_scores(ranker, query) -> dict[str, np.ndarray]:
     return out
 
 
+def reference_candidate_features(ranker, query, fields, first, cand) -> np.ndarray:
+    """rerank.candidate_features as it was: a list of (C,) columns, stacked."""
+    import math
+
+    c = len(cand)
+    top = max(float(first[cand[0]]), 1e-9) if c else 1.0
+    multi = float(len(query.ask) < len(query.sentences))
+    page_max = np.maximum.reduceat(first, ranker.page_starts)
+    page_sum = np.add.reduceat(first, ranker.page_starts)
+    pages = ranker.page_of[cand]
+    cols = [first[cand], first[cand] / top, (top - first[cand]), np.log1p(np.arange(c, dtype=np.float64))]
+    cols += [fields[f][cand] for f in FIELDS]
+    cols.append(fields["definition"][cand])
+    cols += [fields[f"ask_{f}"][cand] for f in FIELDS]
+    cols += [multi * (fields[f"ask_{f}"][cand] - fields[f][cand]) for f in ("body", "passage", "example", "coverage")]
+    static = ranker.static[cand]
+    cols += [static[:, j] for j in range(static.shape[1])]
+    cols.append((ranker.example_count[cand] > 0).astype(np.float64))
+    cols += [page_max[pages] / top, page_sum[pages] / max(float(page_sum.max()), 1e-9),
+             (first[cand] >= page_max[pages]).astype(np.float64),
+             np.maximum.reduceat(fields["title"], ranker.page_starts)[pages],
+             np.maximum.reduceat(fields["example"], ranker.page_starts)[pages],
+             np.full(c, math.log1p(len(query.terms)))]
+    return np.column_stack(cols) if c else np.zeros((0, len(FEATURES)))
+
+
+def _fixture_index(request, which: str) -> Index:
+    """The bundled knowledge index, or the handbook's (the eval knowledge base)."""
+    index = request.getfixturevalue(f"{which}_index")
+    return index[1] if isinstance(index, tuple) else index
+
+
 def _field_questions(index: Index) -> list[str]:
     """Our questions, every section's heading and breadcrumb, and long posts made of section sentences."""
     out = QUESTIONS + ["", "zzzz qqqq"]
@@ -285,8 +339,7 @@ def _field_questions(index: Index) -> list[str]:
 
 @pytest.mark.parametrize("which", ["bundled", "handbook"])
 def test_stacked_field_scores_equal_each_field_on_its_own(which, request):
-    index = request.getfixturevalue(f"{which}_index")
-    index = index[1] if isinstance(index, tuple) else index
+    index = _fixture_index(request, which)
     ranker = index.ranker
     assert len(ranker.example_owner) and ranker.passage_starts is not None
     compared = 0
@@ -299,6 +352,23 @@ def test_stacked_field_scores_equal_each_field_on_its_own(which, request):
             np.testing.assert_allclose(got[name], values, rtol=1e-9, atol=1e-15, err_msg=f"{name}: {question!r}")
         compared += len(query.ask) < len(query.sentences)
     assert compared > 5   # posts whose ask is a part of them: both passes compared
+
+
+@pytest.mark.parametrize("which", ["bundled", "handbook"])
+def test_candidate_features_equal_the_stacked_columns(which, request):
+    from indexer.rerank import candidate_features
+
+    index = _fixture_index(request, which)
+    ranker = index.ranker
+    for question in _field_questions(index):
+        query, _ = ranker.understand(question)
+        fields = ranker.field_scores(query)
+        first = ranker.first_stage(fields)
+        cand = np.argsort(-first, kind="stable")[:ranker.params.rerank_depth]
+        for rows in (cand[first[cand] > 0], cand, cand[:1], cand[:0]):
+            got = candidate_features(ranker, query, fields, first, rows)
+            assert got.shape == (len(rows), len(FEATURES))
+            assert np.array_equal(got, reference_candidate_features(ranker, query, fields, first, rows)), question
 
 
 def test_stack_postings_equal_each_fields_postings(bundled_index):
