@@ -20,6 +20,7 @@ DEFAULT_EXAMPLES_FILE = REPO / "knowledge" / "examples.toml"
 INNER_K = 4
 RERANK_C = 0.1          # inverse L2 strength of the listwise reranker (chosen by CV; see README)
 RERANK_METHOD = "listwise"
+EXAMPLE_DROPOUT = 0.1   # share of sections whose examples the reranker's training index leaves out (see fit_index)
 
 
 def starter_examples(sections, path: Path = DEFAULT_EXAMPLES_FILE) -> list[tuple[int, str]]:
@@ -70,16 +71,34 @@ def candidate_rows(index, questions: list[Question], shared: Path | None = None,
     return xs, ys
 
 
+def without_dropped(examples: list[tuple[int, str]], dropped: set[int]) -> list[tuple[int, str]]:
+    """``examples`` minus those of the ``dropped`` section rows."""
+    return [(row, text) for row, text in examples if row not in dropped]
+
+
+def dropped_sections(n_sections: int, seed: int, share: float = EXAMPLE_DROPOUT) -> set[int]:
+    """The section rows (a fixed random ``share`` of ``n_sections``) whose examples the reranker's training
+    index leaves out."""
+    rows = list(range(n_sections))
+    random.Random(f"dropout-{seed}").shuffle(rows)
+    return set(rows[:round(share * n_sections)])
+
+
 def fit_index(sections, synonyms, train: list[Question], shared: Path | None = None, examples: str = "train",
               rerank: bool = True, seed: int = 0, params=None, inner_k: int = INNER_K, rerank_c: float = RERANK_C,
-              return_model: bool = False, method: str = RERANK_METHOD):
+              return_model: bool = False, method: str = RERANK_METHOD, example_dropout: float = EXAMPLE_DROPOUT):
     """The index of ``sections`` as the bot would ship it if ``train`` were the team's training questions
-    (and, with ``examples="train"``, its approved example questions)."""
+    (and, with ``examples="train"``, its approved example questions).
+
+    The reranker learns from an index where ``example_dropout`` of the sections have no examples: the shipped
+    index meets such sections (a page added after the examples were written, the bundled seed page whose
+    headings differ), and a reranker that never saw one has no weight for "this section has no examples"."""
     from indexer.index import Index
     from indexer.rerank import fit_listwise, fit_model
 
     base = starter_examples(sections) if examples in ("starter", "train") else []
     final_examples = base + (question_examples(sections, train, shared) if examples == "train" else [])
+    dropped = dropped_sections(len(sections), seed, example_dropout)
     model = None
     if rerank:
         xs, ys = [], []
@@ -91,13 +110,13 @@ def fit_index(sections, synonyms, train: list[Question], shared: Path | None = N
             for f in range(inner_k):
                 held = [q for i, q in enumerate(in_scope) if inner[i] == f]
                 rest = [q for i, q in enumerate(in_scope) if inner[i] != f]
-                index = Index.fit(sections, synonyms, params, examples=base + question_examples(sections, rest, shared),
-                                  rerank_model=None)
+                index = Index.fit(sections, synonyms, params, rerank_model=None,
+                                  examples=without_dropped(base + question_examples(sections, rest, shared), dropped))
                 x, y = candidate_rows(index, held, shared)
                 xs += x
                 ys += y
         else:
-            index = Index.fit(sections, synonyms, params, examples=base, rerank_model=None)
+            index = Index.fit(sections, synonyms, params, examples=without_dropped(base, dropped), rerank_model=None)
             xs, ys = candidate_rows(index, train, shared)
         fitted = {"questions": len(xs), "examples": examples, "inner_folds": inner_k}
         if method == "listwise":
