@@ -145,3 +145,17 @@ def test_training_reads_the_examples_the_shipped_index_holds(tmp_path, knowledge
     trained = sorted((sections[row].anchor, text) for row, text in pairs)
     assert trained == [("open-data-roles", "who extracts the records from our system"),
                        ("what-is-open-data", "what does open data mean here")]
+
+
+def test_the_reranker_trains_with_a_fixed_share_of_sections_without_examples():
+    """``make train`` fits the reranker on an index where a fixed random share of the sections have no
+    examples (the shipped index meets such sections: a new page, the bundled seed's own headings)."""
+    from benchmarks.quality.training import EXAMPLE_DROPOUT, dropped_sections, without_dropped
+
+    dropped = dropped_sections(108, seed=0)
+    assert 0 < EXAMPLE_DROPOUT < 1 and len(dropped) == round(EXAMPLE_DROPOUT * 108)
+    assert dropped == dropped_sections(108, seed=0) and dropped != dropped_sections(108, seed=1)
+    assert dropped <= set(range(108)) and dropped_sections(108, seed=0, share=0.0) == set()
+    examples = [(row, f"question {row}") for row in range(108) for _ in range(2)]
+    kept = without_dropped(examples, dropped)
+    assert {row for row, _ in kept} == set(range(108)) - dropped and len(kept) == 2 * (108 - len(dropped))
