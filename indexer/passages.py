@@ -42,7 +42,7 @@ def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, flo
     weights = idf or {}
     scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
               for u in units]
-    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    best = scores.index(max(scores))   # the first of the best
     start = best - 1 if best > 0 and units[best - 1].text.endswith(":") and len(units[best - 1].text) < 200 else best
     chosen = [start]
     length = len(units[start].text)

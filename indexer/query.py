@@ -76,6 +76,12 @@ def specificity(zipf: float) -> float:
     return max(MIN_SPECIFICITY, min(1.0, s))
 
 
+def specificity_table(zipf: dict[str, float]) -> dict[str, float]:
+    """stem -> ``specificity`` of its Zipf frequency, for the stems that are not synonym groups (a group's
+    token, and a stem the table lacks, has specificity 1)."""
+    return {t: specificity(z) for t, z in zipf.items() if not is_group(t)}
+
+
 def clip_post(text: str) -> str:
     """Whitespace collapsed; a post longer than LONG_POST_CHARS keeps its head, its tail and the question
     sentences between them (in order), so the ask is never lost."""
@@ -116,15 +122,17 @@ def find_ask(sentences: list[str], weight_of) -> tuple[int, ...]:
 
 
 def understand(text: str, analyzer: Analyzer, zipf: dict[str, float], ask_boost: float = 1.0,
-               alpha: float = 1.0, gap: int = 3) -> ParsedQuery:
+               alpha: float = 1.0, gap: int = 3, specificities: dict[str, float] | None = None) -> ParsedQuery:
     """-> ParsedQuery. ``zipf``: stem -> Zipf frequency of its most common surface word (the index's table;
     absent = rare). ``alpha`` sharpens specificity (0 = every term weighs 1); an ask term's weight is
     multiplied by ``1 + ask_boost`` when the ask is a part of the post. ``gap``: words allowed inside a
-    multi-word synonym ("take the table down")."""
+    multi-word synonym ("take the table down"). ``specificities``: ``specificity_table(zipf)``, if at hand."""
     text = clip_post(text)
     sentences = split_sentences(text)[-MAX_SENTENCES:] if text else []
 
     def specific(terms: list[str]) -> dict[str, float]:
+        if specificities is not None:
+            return {t: specificities.get(t, 1.0) for t in dict.fromkeys(terms)}
         return {t: 1.0 if is_group(t) else specificity(zipf.get(t, 0.0)) for t in dict.fromkeys(terms)}
 
     def weigh(spec: dict[str, float]) -> dict[str, float]:

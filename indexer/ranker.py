@@ -24,7 +24,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from indexer.definitions import Definitions
 from indexer.model import Section
-from indexer.query import ParsedQuery, understand, zipf_table
+from indexer.query import ParsedQuery, specificity_table, understand, zipf_table
 from indexer.rerank import FIELDS
 from indexer.spelling import SpellingCorrector
 from indexer.text import Analyzer, Synonyms, content_terms, fold, sentences, words
@@ -169,6 +169,7 @@ class FieldIndex:
 
 
 STACKED = ("title", "body", "passages", "heading", "examples", "example_docs")   # Ranker fields, FieldStack order
+DERIVED = ("stack", "specificities")   # Ranker attributes computed from the others at fit and load, not stored
 
 
 class FieldStack:
@@ -177,13 +178,17 @@ class FieldStack:
 
     Rows: the fields' rows one after another (title n, body n, passages p, heading n, examples E, example
     docs n; ``STACKED`` order), ``starts`` (F + 1,) the first row of each, R = ``starts[-1]``. Columns:
-    ``vocabulary`` term -> column, the union of the fields' U terms. The postings of column u are
+    ``vocabulary`` term -> column, the union of the fields' U terms. ``names``: field name -> j; ``max_tf``
+    (F,): each field's k1 + 1, the most a BM25 weight can be per unit of idf. The postings of column u are
     ``indptr[u]:indptr[u + 1]`` of ``rows`` (stacked row), ``weight`` (the field's BM25 weight) and ``idf``
     (the term's idf in that field), each (nnz,); ``term_idf`` (U, F) is each term's idf in each field (0
     where the field lacks it). Derived from fitted ``FieldIndex``es (plain data, never stored).
     """
 
-    def __init__(self, fields: list[FieldIndex]):
+    def __init__(self, named: dict[str, FieldIndex]):
+        fields = list(named.values())
+        self.names = {name: j for j, name in enumerate(named)}   # field name -> its index in ``starts``, ``k1``
+        self.max_tf = np.asarray([f.k1 for f in fields], dtype=np.float64) + 1
         vocabulary: dict[str, int] = {}
         for f in fields:
             for term in f.terms:
@@ -200,6 +205,7 @@ class FieldStack:
                 self.term_idf[to_col, j] = f.idf
             starts.append(starts[-1] + (f.matrix.shape[0] if f.matrix is not None else 0))
         self.starts = np.asarray(starts, dtype=np.int64)
+        self.sizes = np.diff(self.starts)
         rows, cols, weight, idf = (np.concatenate(x) for x in zip(*parts)) if parts else (
             np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
         order = np.lexsort((rows, cols))
@@ -219,6 +225,11 @@ class FieldStack:
             owner += [i] * len(known)
         return (np.asarray(cols, dtype=np.int64), np.asarray(weights, dtype=np.float64),
                 np.asarray(specific, dtype=np.float64), np.asarray(owner, dtype=np.int64))
+
+    def rows_of(self, sums: np.ndarray, name: str) -> np.ndarray:
+        """The (m, rows) part of (m, R) sums that is field ``name``'s rows."""
+        j = self.names[name]
+        return sums[:, self.starts[j]:self.starts[j + 1]]
 
     def postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """All postings of ``cols`` (a column may repeat) -> (stacked rows, BM25 weights, idf, which of
@@ -256,6 +267,7 @@ class Ranker:
         self.spelling = SpellingCorrector(min_similarity=p.typo_similarity)
         self.rerank_model: dict | None = None              # indexer.rerank weights (plain data)
         self.stack: FieldStack | None = None               # the fields stacked for scoring (derived, not stored)
+        self.specificities: dict[str, float] = {}          # stem -> specificity of its Zipf frequency (derived)
 
     @property
     def vocabulary(self) -> dict[str, int]:
@@ -307,7 +319,7 @@ class Ranker:
         self.definitions.fit(sections)
         self.spelling.fit_words(surface)
         self.rerank_model = rerank_model
-        self.stack = FieldStack([getattr(self, name) for name in STACKED])
+        self._derive()
         return self
 
     # ------------------------------------------------------------------------------- questions
@@ -322,18 +334,24 @@ class Ranker:
         if fixes:
             text = " ".join(_fix_word(tok, fixes) for tok in question.split(" "))
         p = self.params
-        return understand(text, self.analyzer, self.zipf, p.ask_boost, p.specificity, p.synonym_gap), fixes
+        return understand(text, self.analyzer, self.zipf, p.ask_boost, p.specificity, p.synonym_gap,
+                          self.specificities), fixes
 
     def query_terms(self, prepared: str) -> set[str]:
         return set(self.analyzer(prepared, self.params.synonym_gap))
 
     # ------------------------------------------------------------------------------- scoring
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "stack"}   # derived: rebuilt on load
+        return {k: v for k, v in self.__dict__.items() if k not in DERIVED}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.stack = FieldStack([getattr(self, name) for name in STACKED])
+        self._derive()
+
+    def _derive(self) -> None:
+        """The query-time forms of the fitted state (``DERIVED``): rebuilt on load, never stored."""
+        self.stack = FieldStack({name: getattr(self, name) for name in STACKED})
+        self.specificities = specificity_table(self.zipf)
 
     def field_scores(self, query: ParsedQuery) -> dict[str, np.ndarray]:
         """Every field's (n,) scores for the whole post (``title``, ``body``, ...) and for its ask
@@ -384,40 +402,31 @@ class Ranker:
         pass_of[m + owner, np.arange(len(cols))] = specific
         best = pass_of @ stack.term_idf[cols]
         best_weight, best_specific = best[:m], best[m:]
-        k1 = np.asarray([getattr(self, name).k1 for name in STACKED]) + 1
-        field = dict(zip(STACKED, range(len(STACKED))))
-
-        def rows_of(sums: np.ndarray, name: str) -> np.ndarray:
-            return sums[:, stack.starts[field[name]]:stack.starts[field[name] + 1]]
-
-        def share(name: str) -> np.ndarray:   # FieldIndex.scores of each pass: BM25 share of the best possible
-            total = k1[field[name]] * best_weight[:, field[name]]
-            return rows_of(bm25, name) / np.where(total > 0, total, 1.0)[:, None]
-
-        body = field["body"]
-        out = {"title": share("title"), "example_doc": share("example_docs"),
-               "body": rows_of(bm25, "body") / np.maximum(k1[body] * best_weight[:, body], 1e-12)[:, None],
-               "coverage": rows_of(cover, "body") / np.maximum(best_weight[:, body], 1e-12)[:, None],
-               "specific": rows_of(specific_cover, "body") / np.maximum(best_specific[:, body], 1e-12)[:, None],
-               "heading": self._heading_overlap(rows_of(summed(idf), "heading")),
-               "example": self._example_scores(rows_of(bm25, "examples"), rows_of(summed(weight), "examples"),
-                                               k1[field["examples"]] * best_weight[:, field["examples"]])}
+        # BM25 share of the best possible in every row at once (FieldIndex.scores); a field none of the terms
+        # is in has no matches (0 / 1e-12 = 0), a known term's best is far above 1e-12 (idf, weight > 0)
+        shares = bm25 / np.repeat(np.maximum(stack.max_tf * best_weight, 1e-12), stack.sizes, axis=1)
+        body = stack.names["body"]
+        out = {"title": stack.rows_of(shares, "title"), "example_doc": stack.rows_of(shares, "example_docs"),
+               "body": stack.rows_of(shares, "body"),
+               "coverage": stack.rows_of(cover, "body") / np.maximum(best_weight[:, body], 1e-12)[:, None],
+               "specific": stack.rows_of(specific_cover, "body") / np.maximum(best_specific[:, body], 1e-12)[:, None],
+               "heading": self._heading_overlap(stack.rows_of(summed(idf), "heading")),
+               "example": self._example_scores(stack.rows_of(shares, "examples"),
+                                               stack.rows_of(summed(weight), "examples"))}
         if self.passage_starts is not None:
-            out["passage"] = np.maximum.reduceat(share("passages"), self.passage_starts, axis=1)
+            out["passage"] = np.maximum.reduceat(stack.rows_of(shares, "passages"), self.passage_starts, axis=1)
         else:
             out["passage"] = np.zeros((m, self.n_sections))
         return out
 
-    def _example_scores(self, asked: np.ndarray, got: np.ndarray, total: np.ndarray) -> np.ndarray:
+    def _example_scores(self, asked: np.ndarray, got: np.ndarray) -> np.ndarray:
         """Best example question of each section: the harmonic mean of the share of the question's
         weighted terms it matches and the share of its own terms the question matches -> (m, n).
-        ``asked``: (m, E) matched BM25 weight x query weight, ``got``: (m, E) matched BM25 weight, ``total``: (m,)
-        the best possible ``asked``."""
+        ``asked``: (m, E) BM25 share of the question's weighted terms, ``got``: (m, E) matched BM25 weight."""
         m, e = asked.shape
         out = np.zeros((m, self.n_sections))
         if not e:
             return out
-        asked = asked / np.maximum(total, 1e-12)[:, None]
         matched = np.divide(got, self.example_totals, out=np.zeros((m, e)), where=self.example_totals > 0)
         both = asked + matched
         sim = np.where(both > 0, 2 * asked * matched / np.maximum(both, 1e-12), 0.0)

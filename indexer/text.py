@@ -118,9 +118,9 @@ class Synonyms:
         """Group tokens for every phrase occurring in a sequence of (all, unfiltered) stems. With
         ``gap`` > 0 the words of a phrase may be up to ``gap`` words apart ("take the old table down"
         matches "take down"), in order."""
-        found = []
-        for i, s in enumerate(stems):
-            for phrase, gid in self._phrases.get(s, ()):
+        phrases, found = self._phrases, []
+        for i in [i for i, s in enumerate(stems) if s in phrases]:   # where a phrase may start
+            for phrase, gid in phrases[stems[i]]:
                 if tuple(stems[i:i + len(phrase)]) == phrase or (gap and _spread_match(stems, i, phrase, gap)):
                     found.append(f"syn{gid}")
                     break

@@ -18,10 +18,11 @@ from bot.decision.decide import clean_question, decide
 from bot.decision.intents import latin_share
 from indexer import spelling
 from indexer.index import Index
+from indexer.query import specificity_table
 from indexer.ranker import STACKED, _fix_word
 from indexer.rerank import FEATURES, FIELDS
 from indexer.spelling import CACHE_WORDS, SpellingCorrector
-from indexer.text import STOP_WORDS, Analyzer, Synonyms, fold, stem, words
+from indexer.text import STOP_WORDS, Analyzer, Synonyms, _spread_match, fold, stem, words
 
 LONG_POST = (
     "Hi all — I'm a program analyst at a small agency and I've been asked to get our grant recipient list "
@@ -371,6 +372,76 @@ def test_candidate_features_equal_the_stacked_columns(which, request):
             assert np.array_equal(got, reference_candidate_features(ranker, query, fields, first, rows)), question
 
 
+def reference_best_passage(units, question_terms, idf, max_chars=600):
+    """passages.best_passage as it was (the best unit found by ``max`` over a key)."""
+    if not units:
+        return "", ""
+    weights = idf or {}
+    scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
+              for u in units]
+    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    start = best - 1 if best > 0 and units[best - 1].text.endswith(":") and len(units[best - 1].text) < 200 else best
+    chosen, length = [start], len(units[start].text)
+    for i in range(start + 1, len(units)):
+        same_list = units[i].item and units[i - 1].item
+        if length + len(units[i].text) > max_chars or (
+                i > best and scores[i] == 0 and not same_list and length >= max_chars // 2):
+            break
+        chosen.append(i)
+        length += len(units[i].text)
+    return "\n".join(units[i].md for i in chosen), "\n".join(units[i].text for i in chosen)
+
+
+def test_best_passage_equals_the_max_over_a_key(bundled_index):
+    from indexer.passages import best_passage
+
+    index = bundled_index[1]
+    idf = index._passage_idf()
+    for question in _field_questions(index):
+        terms = set(index.ranker.analyzer(question))
+        for i in range(len(index.sections)):
+            units = index._units(i)
+            for weights in (idf, None):
+                assert best_passage(units, terms, weights) == reference_best_passage(units, terms, weights)
+
+
+@pytest.mark.parametrize("which", ["bundled", "handbook"])
+def test_understanding_with_the_specificity_table_equals_without(which, request):
+    from indexer.query import understand
+
+    index = _fixture_index(request, which)
+    ranker, p = index.ranker, index.ranker.params
+    odd_zipf = dict(ranker.zipf, syn1=4.0, syn2x=4.0)   # a stem that looks like a group token keeps weight 1
+    for question in _field_questions(index) + ["syn1 and syn2x"]:
+        for zipf in (ranker.zipf, odd_zipf):
+            table = specificity_table(zipf)
+            for gap in (0, p.synonym_gap):
+                assert understand(question, ranker.analyzer, zipf, p.ask_boost, 1.0, gap, table) == \
+                    understand(question, ranker.analyzer, zipf, p.ask_boost, 1.0, gap), question
+
+
+def reference_synonym_tokens(synonyms, stems, gap):
+    found = []
+    for i, s in enumerate(stems):
+        for phrase, gid in synonyms._phrases.get(s, ()):
+            if tuple(stems[i:i + len(phrase)]) == phrase or (gap and _spread_match(stems, i, phrase, gap)):
+                found.append(f"syn{gid}")
+                break
+    return found
+
+
+def test_synonym_tokens_equal_the_loop_over_every_stem(bundled_index):
+    ranker = bundled_index[1].ranker
+    synonyms = ranker.analyzer.synonyms
+    assert synonyms._phrases
+    texts = _field_questions(bundled_index[1]) + [" ".join(g) for g in synonyms.groups] + [
+        "take the old table down", "take it down take down", "data set dataset data  set"]
+    for text in texts:
+        stems = [stem(w) for w in words(text)]
+        for gap in (0, 1, 3):
+            assert synonyms.tokens(stems, gap) == reference_synonym_tokens(synonyms, stems, gap), text
+
+
 def test_stack_postings_equal_each_fields_postings(bundled_index):
     ranker = bundled_index[1].ranker
     stack = ranker.stack
@@ -398,7 +469,8 @@ def test_stack_is_derived_not_stored(bundled_index, tmp_path):
 
     ranker = bundled_index[1].ranker
     tree, arrays = state.encode(ranker)
-    assert "FieldStack" not in str(tree)
+    assert "FieldStack" not in str(tree) and "specificities" not in str(tree)
+    assert state.decode(tree, arrays).specificities == ranker.specificities
     loaded = state.decode(tree, arrays)
     assert set(vars(loaded.stack)) == set(vars(ranker.stack))
     for name, value in vars(ranker.stack).items():
