@@ -169,7 +169,8 @@ class FieldIndex:
 
 
 STACKED = ("title", "body", "passages", "heading", "examples", "example_docs")   # Ranker fields, FieldStack order
-DERIVED = ("stack", "specificities")   # Ranker attributes computed from the others at fit and load, not stored
+DERIVED = ("stack", "specificities", "example_runs", "example_divisor", "heading_divisor")   # Ranker attributes
+# computed from the others at fit and load, not stored
 
 
 class FieldStack:
@@ -268,6 +269,9 @@ class Ranker:
         self.rerank_model: dict | None = None              # indexer.rerank weights (plain data)
         self.stack: FieldStack | None = None               # the fields stacked for scoring (derived, not stored)
         self.specificities: dict[str, float] = {}          # stem -> specificity of its Zipf frequency (derived)
+        self.example_runs = (np.zeros(0, dtype=np.int64),) * 2   # (sections with examples, first example of each)
+        self.example_divisor = np.zeros(0)                 # (E,) example_totals, inf for 0 (x / inf = 0; derived)
+        self.heading_divisor = np.zeros(0)                 # (n,) heading_total, the same
 
     @property
     def vocabulary(self) -> dict[str, int]:
@@ -352,6 +356,10 @@ class Ranker:
         """The query-time forms of the fitted state (``DERIVED``): rebuilt on load, never stored."""
         self.stack = FieldStack({name: getattr(self, name) for name in STACKED})
         self.specificities = specificity_table(self.zipf)
+        owners = np.flatnonzero(self.example_count)   # example_owner is non-decreasing: one run per section
+        self.example_runs = (owners, np.searchsorted(self.example_owner, owners))
+        self.example_divisor = _divisor(self.example_totals)
+        self.heading_divisor = _divisor(self.heading_total)
 
     def field_scores(self, query: ParsedQuery) -> dict[str, np.ndarray]:
         """Every field's (n,) scores for the whole post (``title``, ``body``, ...) and for its ask
@@ -423,22 +431,21 @@ class Ranker:
         """Best example question of each section: the harmonic mean of the share of the question's
         weighted terms it matches and the share of its own terms the question matches -> (m, n).
         ``asked``: (m, E) BM25 share of the question's weighted terms, ``got``: (m, E) matched BM25 weight."""
-        m, e = asked.shape
-        out = np.zeros((m, self.n_sections))
-        if not e:
+        out = np.zeros((len(asked), self.n_sections))
+        if not asked.shape[1]:
             return out
-        matched = np.divide(got, self.example_totals, out=np.zeros((m, e)), where=self.example_totals > 0)
-        both = asked + matched
-        sim = np.where(both > 0, 2 * asked * matched / np.maximum(both, 1e-12), 0.0)
-        owners = np.flatnonzero(self.example_count)   # example_owner is non-decreasing: one run per section
-        out[:, owners] = np.maximum.reduceat(sim, np.searchsorted(self.example_owner, owners), axis=1)
+        matched = got / self.example_divisor
+        sim = 2 * asked
+        sim *= matched
+        sim /= np.maximum(asked + matched, 1e-12)   # 0 where neither matches (both are >= 0)
+        owners, starts = self.example_runs
+        out[:, owners] = np.maximum.reduceat(sim, starts, axis=1)
         return out
 
     def _heading_overlap(self, idf_sums: np.ndarray) -> np.ndarray:
         """Share of each heading's idf that the question's terms cover, from the (m, n) idf sums of the
         terms each heading contains -> (m, n)."""
-        n = self.n_sections
-        return np.divide(idf_sums, self.heading_total, out=np.zeros((len(idf_sums), n)), where=self.heading_total > 0)
+        return idf_sums / self.heading_divisor
 
     def example_match(self, question: str) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word
@@ -460,6 +467,12 @@ class Ranker:
 
     def describe(self) -> dict:
         return asdict(self.params)
+
+
+def _divisor(totals: np.ndarray) -> np.ndarray:
+    """``totals`` with its zeros made infinite: dividing a sum >= 0 by it gives 0 where the total is 0, as
+    ``np.divide(..., where=totals > 0)`` into zeros would."""
+    return np.where(totals > 0, totals, np.inf)
 
 
 def example_key(text: str) -> str:

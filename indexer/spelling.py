@@ -140,14 +140,22 @@ class SpellingCorrector:
         matrix, size = self._matrix, len(self.vocabulary)   # CSR, grams x words
         lo = matrix.indptr[cols]
         lengths = matrix.indptr[cols + 1] - lo
-        at = (lo - lengths.cumsum() + lengths).repeat(lengths) + np.arange(int(lengths.sum()))
-        cells = owner.repeat(lengths) * size + matrix.indices[at]
+        ends = lengths.cumsum()
+        at = (lo - ends + lengths).repeat(lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+        cells = (owner * size).repeat(lengths) + matrix.indices[at]
         sims = np.bincount(cells, weights.repeat(lengths) * matrix.data[at], minlength=count * size)
         return sims.reshape(count, size)
 
     def _pick(self, word: str, sims: np.ndarray) -> str | None:
-        top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
-        for i in top[np.argsort(-sims[top])]:
+        """Of the (at most five) most similar words at or above ``min_similarity``, best first, the first
+        that keeps the typo's first letter or contains it."""
+        above = np.flatnonzero(sims >= self.min_similarity)
+        if len(above) <= 5 and len(set(sims[above].tolist())) == len(above):
+            ranked = above[np.argsort(-sims[above])]   # the same five, in the one order without ties
+        else:
+            top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
+            ranked = top[np.argsort(-sims[top])]
+        for i in ranked:
             candidate = self.vocabulary[int(i)]
             if sims[i] < self.min_similarity:
                 break

@@ -19,7 +19,7 @@ from bot.decision.intents import latin_share
 from indexer import spelling
 from indexer.index import Index
 from indexer.query import specificity_table
-from indexer.ranker import STACKED, _fix_word
+from indexer.ranker import DERIVED, STACKED, _fix_word
 from indexer.rerank import FEATURES, FIELDS
 from indexer.spelling import CACHE_WORDS, SpellingCorrector
 from indexer.text import STOP_WORDS, Analyzer, Synonyms, _spread_match, fold, stem, words
@@ -178,6 +178,40 @@ def test_spelling_vectors_equal_one_word_at_a_time(bundled_index):
         assert np.array_equal(weights[at:at + length], expected), probes[r]
         at += length
     assert at == len(cols) and len(looked) > 100 and len(looked) < len(probes)
+
+
+def reference_pick(corrector: SpellingCorrector, word: str, sims: np.ndarray) -> str | None:
+    """SpellingCorrector._pick as it was: always the five largest by ``argpartition``."""
+    top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
+    for i in top[np.argsort(-sims[top])]:
+        candidate = corrector.vocabulary[int(i)]
+        if sims[i] < corrector.min_similarity:
+            break
+        if candidate[0] == word[0] or word in candidate:
+            return candidate
+    return None
+
+
+def test_pick_equals_the_five_largest_by_argpartition(bundled_index):
+    corrector = bundled_index[1].ranker.spelling
+    size = len(corrector.vocabulary)
+    rng = np.random.default_rng(0)
+    cases = 0
+    for word in ["gatway", "datset", "metdata", "xyz", "portl", *corrector.vocabulary[::11]]:
+        looked, cols, weights, _ = corrector._vectors([word])
+        if looked:
+            sims = corrector._similarities(cols, weights, np.zeros(len(cols), dtype=np.int64), 1)[0]
+            assert corrector._pick(word, sims) == reference_pick(corrector, word, sims), word
+            cases += 1
+        for above in (1, 2, 5, 6, 9):   # made-up similarities: distinct, tied, more than five above
+            sims = rng.uniform(0, 0.5, size)
+            chosen = rng.choice(size, above, replace=False)
+            sims[chosen] = rng.uniform(0.55, 1.0, above)
+            assert corrector._pick(word, sims) == reference_pick(corrector, word, sims), word
+            sims[chosen] = 0.8
+            for w in (word, corrector.vocabulary[chosen[-1]][:3] + "q"):
+                assert corrector._pick(w, sims) == reference_pick(corrector, w, sims), w
+    assert cases > 20
 
 
 def test_spelling_memory_is_bounded_and_not_stored(tmp_path):
@@ -469,9 +503,12 @@ def test_stack_is_derived_not_stored(bundled_index, tmp_path):
 
     ranker = bundled_index[1].ranker
     tree, arrays = state.encode(ranker)
-    assert "FieldStack" not in str(tree) and "specificities" not in str(tree)
-    assert state.decode(tree, arrays).specificities == ranker.specificities
+    assert "FieldStack" not in str(tree) and not any(f"'{name}'" in str(tree) for name in DERIVED)
     loaded = state.decode(tree, arrays)
+    assert loaded.specificities == ranker.specificities
+    for name in ("example_divisor", "heading_divisor"):
+        assert np.array_equal(getattr(loaded, name), getattr(ranker, name))
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.example_runs, ranker.example_runs))
     assert set(vars(loaded.stack)) == set(vars(ranker.stack))
     for name, value in vars(ranker.stack).items():
         assert np.array_equal(value, getattr(loaded.stack, name)) if isinstance(value, np.ndarray) else \
