@@ -163,7 +163,7 @@ async def test_malformed_feedback_gets_a_clear_answer(aiohttp_client, connector,
 
 # ------------------------------------------------------------------------------------------ None of these
 @pytest.mark.parametrize("question, heading", [
-    ("what data should I publish", "Closest handbook sections"),   # the unsure tier
+    ("which of our data should go public", "Closest handbook sections"),   # the unsure tier
     ("who is the data steward?", "Also see"),                      # an answer with other sections
 ])
 async def test_none_of_these_hands_the_question_to_dapa(aiohttp_client, connector, settings, bundled_index,

@@ -340,7 +340,7 @@ async def test_approval_on_a_read_only_knowledge_folder_is_kept_and_exported(aio
 
 
 # ------------------------------------------------------------------------------------------ "This answered it"
-UNSURE = "what data should I publish"     # a question the bundled handbook gets the unsure tier for
+UNSURE = "which of our data should go public"   # a question the bundled handbook gets the unsure tier for
 PICK_THANKS = Replies().pick_thanks().text
 USER_ID = "aad-user-pat"                  # the asker of tests.support.teams.personal_message
 
