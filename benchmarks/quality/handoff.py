@@ -35,7 +35,7 @@ from benchmarks.quality.data import REPO, Question, assign_folds, load_questions
 
 C = 1.0
 MAX_CONFIDENT_WRONG = 0.06   # targets: <= 0.08 (margin for unseen questions)
-MAX_OOS_ANSWERED = 0.12      # target: <= 0.15
+MAX_OOS_ANSWERED = 0.11      # target: <= 0.15 (0.12 let nested CV answer 0.160 of the short out-of-scope set)
 MAX_RIGHT_HIDDEN = 0.02      # in-scope questions whose right section the hand-off tier would hide
 THRESHOLD_FOLDS = 5
 PER_STYLE = True             # posts get their own pair of thresholds, chosen on the post sets alone
