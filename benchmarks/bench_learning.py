@@ -63,13 +63,14 @@ def fit(sections, synonyms, examples: list[tuple[int, str]], rerank_model=None, 
     return Index.fit(sections, synonyms, examples=examples, rerank_model=rerank_model)
 
 
-def fit_reranker(sections, synonyms, train: list[Question], shared: Path, seed: int):
-    """The reranker fitted on ``train`` only (the replayed weeks, never the test week), with the
-    repository's own example questions, as ``make train`` fits the shipped one."""
+def fit_reranker(sections, synonyms, train: list[Question], shared: Path, seed: int, examples: str | None = None):
+    """The reranker fitted on ``train`` only (the replayed weeks, never the test week), as ``make train``
+    fits the shipped one (``examples``: the experiment ``--rerank-examples``)."""
+    from benchmarks.quality.train import SHIPPED_EXAMPLES
     from benchmarks.quality.training import fit_index
 
-    return fit_index(sections, synonyms, train, shared, examples="starter", rerank=True, seed=seed,
-                     return_model=True)[1]
+    return fit_index(sections, synonyms, train, shared, examples=examples or SHIPPED_EXAMPLES, rerank=True,
+                     seed=seed, return_model=True)[1]
 
 
 def examples_of(sections, folder: Path, team: bool = True) -> list[tuple[int, str]]:
@@ -140,7 +141,7 @@ def review_week(store_learning, index, knowledge, by_phrasing: dict[str, Questio
 
 def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, verbose: bool,
         rerank: bool = True, oracle: bool = False, expand: bool = False, pick_rate: float = 0.0,
-        team: bool = True) -> list[dict]:
+        team: bool = True, rerank_examples: str | None = None) -> list[dict]:
     """One row per (test week, weeks replayed). ``oracle``: approve every replayed in-scope question on its
     right section, whatever the bot answered and whoever voted (the most the examples field can give).
     ``team=False``: start without the hand-written example questions (a handbook nobody has written examples
@@ -169,7 +170,7 @@ def run(shared: Path, k: int, seed: int, vote_rate: float, resolve_rate: float, 
             model = None
             if rerank:
                 model = fit_reranker(sections, synonyms, [q for q in everything if fold_of[q.id] != test], shared,
-                                     seed)
+                                     seed, rerank_examples)
             index = fit(sections, synonyms, examples_of(sections, tmp, team), model, expand)
             log = [q for w in replayed for q in weeks[w]]
             first_asked = answered_right(index, log, sections, shared)
@@ -294,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="experiment: approved questions appended to their section's text, not the examples field")
     p.add_argument("--no-team-examples", action="store_true",
                    help="start without knowledge/examples.toml: learning from use alone, as on a new handbook")
+    p.add_argument("--rerank-examples", choices=("starter", "train"), default=None,
+                   help="experiment: fit the reranker with the replayed questions standing in for approved examples "
+                        "(train) instead of as make train does")
     p.add_argument("--json", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -309,13 +313,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     start = time.perf_counter()
     rows = run(shared, args.k, args.seed, args.vote_rate, args.resolve_rate, args.verbose, not args.no_rerank,
-               args.oracle, args.expand, args.pick_rate, not args.no_team_examples)
+               args.oracle, args.expand, args.pick_rate, not args.no_team_examples, args.rerank_examples)
     summary = summarise(rows, args.k)
     how = "every replayed question approved (oracle)" if args.oracle else (
         f"vote rate {args.vote_rate}, resolve rate {args.resolve_rate}, pick rate {args.pick_rate}")
     stage = "first stage only" if args.no_rerank else "reranker fitted on the replayed weeks"
     stage += "; approved questions expand their section's text" if args.expand else ""
     stage += "; no hand-written example questions" if args.no_team_examples else ""
+    stage += f"; reranker fitted with examples={args.rerank_examples}" if args.rerank_examples else ""
     print(f"Learning curve, {args.k}-fold CV (weeks = folds; {how}; {stage}; "
           f"{time.perf_counter() - start:.0f} s)")
     print("| weeks replayed | approved questions (mean) | top-1 exact | top-1 page | recall@3 | MRR@10 |")
