@@ -13,6 +13,8 @@ question to question, as a field of its own. The file::
 ``url`` is a section's link as the bot shows it, or its path on the site (with the site's base path
 or without it, trailing slash or not); a path without ``#anchor`` means the page's first section. An
 FAQ entry is named by its page and its question: ``url = "/faq/"`` and ``faq = "What is open data?"``.
+``optional = true`` marks an entry for a section only some builds hold (the bundled seed page's): where its
+page is indexed without that section, it is skipped without a warning.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Example:
     url: str
     text: str
     faq: str | None = None
+    optional: bool = False       # a section only some builds hold: skipped silently where it is absent
 
 
 def load_examples(path: str | Path | None) -> list[Example]:
@@ -62,7 +65,11 @@ def load_examples(path: str | Path | None) -> list[Example]:
             raise SourceError(f"{path}: section {n} ({url}): examples must be a list of strings")
         if faq is not None and not isinstance(faq, str):
             raise SourceError(f"{path}: section {n} ({url}): faq must be a string")
-        out.extend(Example(url.strip(), " ".join(t.split())[:MAX_EXAMPLE_CHARS], faq) for t in texts if t.strip())
+        optional = entry.get("optional", False)
+        if not isinstance(optional, bool):
+            raise SourceError(f"{path}: section {n} ({url}): optional must be true or false")
+        out.extend(Example(url.strip(), " ".join(t.split())[:MAX_EXAMPLE_CHARS], faq, optional)
+                   for t in texts if t.strip())
     return out
 
 
@@ -122,7 +129,7 @@ def resolve_examples(sections: list[Section], examples: list[Example]) -> tuple[
     for ex in examples:
         row = resolver.resolve(ex)
         if row is None:
-            if resolver.has_page(ex) and (ex.url, ex.faq) not in missing:
+            if not ex.optional and resolver.has_page(ex) and (ex.url, ex.faq) not in missing:
                 missing.add((ex.url, ex.faq))
                 problems.append(f"{EXAMPLES_NAME}: no indexed section for {ex.url}"
                                 + (f" (faq {ex.faq!r})" if ex.faq else "") + "; its examples are not used")

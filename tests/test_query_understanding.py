@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from indexer.errors import SourceError
 from indexer.examples import Example, load_examples, resolve_examples
 from indexer.index import Index
 from indexer.model import Section
@@ -129,6 +132,18 @@ def test_examples_file_resolves_urls_paths_and_faq_questions(tmp_path):
     assert found == [(1, "who approves it"), (2, "take it down")]
     assert len(problems) == 1 and "no-such-heading" in problems[0]
 
+
+
+def test_an_optional_entry_is_skipped_silently_where_its_section_is_absent(tmp_path):
+    path = tmp_path / "examples.toml"
+    path.write_text(
+        '[[section]]\nurl = "/publish/#seed-only"\noptional = true\nexamples = ["only in the seed"]\n\n'
+        '[[section]]\nurl = "/publish/#review"\noptional = true\nexamples = ["who signs off"]\n', encoding="utf-8")
+    found, problems = resolve_examples(SECTIONS, load_examples(path))
+    assert found == [(1, "who signs off")] and problems == []
+    path.write_text('[[section]]\nurl = "/publish/#review"\noptional = "yes"\nexamples = ["x"]\n', encoding="utf-8")
+    with pytest.raises(SourceError, match="optional"):
+        load_examples(path)
 
 def test_the_repository_examples_file_parses():
     from indexer.build import DEFAULT_EXAMPLES
