@@ -42,7 +42,13 @@ def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, flo
     weights = idf or {}
     scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
               for u in units]
-    best = scores.index(max(scores))   # the first of the best
+    return passage_around(units, scores, scores.index(max(scores)), max_chars)   # the first of the best
+
+
+def passage_around(units: list[Unit], scores: list[float], best: int, max_chars: int = MAX_CHARS) -> tuple[str, str]:
+    """-> (markdown, plain) passage around unit ``best``: its lead-in when it is a list item after a line
+    ending in ":", then following units up to ``max_chars`` (past the best, unmatched units only within its
+    list or until half of ``max_chars``)."""
     start = best - 1 if best > 0 and units[best - 1].text.endswith(":") and len(units[best - 1].text) < 200 else best
     chosen = [start]
     length = len(units[start].text)

@@ -18,6 +18,7 @@ from bot.decision.decide import clean_question, decide
 from bot.decision.intents import latin_share
 from indexer import spelling
 from indexer.index import Index
+from indexer.passages import passage_around
 from indexer.query import specificity_table
 from indexer.ranker import DERIVED, STACKED, _fix_word
 from indexer.rerank import FEATURES, FIELDS
@@ -76,14 +77,7 @@ def reference_closest(corrector: SpellingCorrector, word: str) -> str | None:
     for col, w in zip(cols, weights):
         lo, hi = matrix.indptr[col], matrix.indptr[col + 1]
         sims[matrix.indices[lo:hi]] += w * matrix.data[lo:hi]
-    top = np.argpartition(-sims, min(5, len(sims) - 1))[:5]
-    for i in top[np.argsort(-sims[top])]:
-        candidate = corrector.vocabulary[int(i)]
-        if sims[i] < corrector.min_similarity:
-            break
-        if candidate[0] == word[0] or word in candidate:
-            return candidate
-    return None
+    return reference_pick(corrector, word, sims)
 
 
 def reference_analyze(analyzer: Analyzer, text: str, gap: int) -> list[str]:
@@ -414,16 +408,7 @@ def reference_best_passage(units, question_terms, idf, max_chars=600):
     scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
               for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
-    start = best - 1 if best > 0 and units[best - 1].text.endswith(":") and len(units[best - 1].text) < 200 else best
-    chosen, length = [start], len(units[start].text)
-    for i in range(start + 1, len(units)):
-        same_list = units[i].item and units[i - 1].item
-        if length + len(units[i].text) > max_chars or (
-                i > best and scores[i] == 0 and not same_list and length >= max_chars // 2):
-            break
-        chosen.append(i)
-        length += len(units[i].text)
-    return "\n".join(units[i].md for i in chosen), "\n".join(units[i].text for i in chosen)
+    return passage_around(units, scores, best, max_chars)
 
 
 def test_best_passage_equals_the_max_over_a_key(bundled_index):
