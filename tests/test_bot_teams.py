@@ -152,6 +152,7 @@ async def test_group_chat_answered(bot, connector):
     [reply] = connector.messages
     assert reply.conversation_id == "19:group@thread.v2"
     assert actions_of(card_of(reply), "Action.OpenUrl")[0]["url"].startswith(SITE)
+    assert reply.activity["channelData"] == {"feedbackLoop": {"type": "default"}}   # Teams' 👍 / 👎 here too
 
 
 async def test_welcome_when_bot_is_added(bot, connector):
