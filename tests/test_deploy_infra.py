@@ -99,7 +99,7 @@ def test_bicep_has_what_the_bot_needs(bicep):
     assert "healthCheckPath: '/healthz'" in bicep
     assert "linuxFxVersion: 'DOCKER|${image}'" in bicep and "reserved: true" in bicep
     for setting in ("MicrosoftAppType", "MicrosoftAppId", "MicrosoftAppTenantId", "MicrosoftAppPassword",
-                    "DATABASE_URL", "WEBSITES_PORT"):
+                    "DATABASE_URL", "WEBSITES_PORT", "HANDOFF_MENTIONS", "TRIAGE_CONVERSATION_ID"):
         assert f"name: '{setting}'" in bicep
     assert re.search(r"@secure\(\)\s*\nparam appPassword", bicep)
     assert re.search(r"@secure\(\)\s*\nparam databaseUrl", bicep)

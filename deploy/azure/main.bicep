@@ -54,6 +54,12 @@ param workers int = 2
 @allowed(['F0', 'S1'])
 param botSku string = 'F0'
 
+@description('Optional HANDOFF_MENTIONS: who a hand-off in a channel @mentions in the asker\'s thread, e.g. tag:<tag id>=DAPA;user:<Entra object id>=Dana Lead (deploy/README.md step 4). Empty: no mention.')
+param handoffMentions string = ''
+
+@description('Optional TRIAGE_CONVERSATION_ID: the channel (19:...@thread.tacv2) where every hand-off is posted with "Mark resolved"; the app must be added to its team. Empty: none.')
+param triageConversationId string = ''
+
 var useMsi = appType == 'UserAssignedMSI'
 var tenantId = subscription().tenantId
 
@@ -101,6 +107,8 @@ var baseSettings = [
 ]
 var passwordSetting = useMsi ? [] : [{ name: 'MicrosoftAppPassword', value: appPassword }]
 var databaseSetting = empty(databaseUrl) ? [] : [{ name: 'DATABASE_URL', value: databaseUrl }]
+var mentionSetting = empty(handoffMentions) ? [] : [{ name: 'HANDOFF_MENTIONS', value: handoffMentions }]
+var triageSetting = empty(triageConversationId) ? [] : [{ name: 'TRIAGE_CONVERSATION_ID', value: triageConversationId }]
 
 resource site 'Microsoft.Web/sites@2023-12-01' = {
   name: name
@@ -124,7 +132,7 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
       ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       http20Enabled: true
-      appSettings: concat(baseSettings, passwordSetting, databaseSetting)
+      appSettings: concat(baseSettings, passwordSetting, databaseSetting, mentionSetting, triageSetting)
     }
   }
   dependsOn: [
