@@ -47,7 +47,7 @@ bench-load: $(STAMP)
 	$(PY) -m benchmarks.bench_load
 
 bench-faults: $(STAMP)
-	$(PY) benchmarks/bench_faults.py
+	$(PY) -m benchmarks.bench_faults
 
 bench-scale: $(STAMP)
 	$(PY) -m benchmarks.bench_scale

@@ -1,13 +1,13 @@
 """Faults and hostile input against the real server on loopback (``make bench-faults``).
 
 Each case of issue 8 runs against the bot as it is deployed: ``python -m bot serve`` (or
-``deploy/serve.py`` with two workers), a stub Bot Connector and a stub OpenID metadata endpoint in
-this process (aiohttp, loopback only), raw sockets where the case is about bytes on the wire, and
-``kill -9`` where it is about durability. It prints one table: case, expected, observed, pass; the exit
-status is 1 when a row fails.
+``deploy/serve.py`` with two workers), the tests' stub Bot Connector (tests/support/connector.py) and a
+stub OpenID metadata endpoint in this process (aiohttp, loopback only), raw sockets where the case is
+about bytes on the wire, and ``kill -9`` where it is about durability. It prints one table: case,
+expected, observed, pass; the exit status is 1 when a row fails.
 
-    python benchmarks/bench_faults.py                   # every case (about three minutes)
-    python benchmarks/bench_faults.py --only body,ssrf  # cases whose group or name contains a word
+    python -m benchmarks.bench_faults                   # every case (about eight minutes)
+    python -m benchmarks.bench_faults --only body,ssrf  # the groups whose name contains a word
 
 The servers that need Bot Framework authentication use a test signing key served by the OpenID stub
 and sign their replies with a fixed token (``--serve`` below: ``create_app`` + ``run`` with an offline
@@ -37,6 +37,8 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.connector import Sent, StubConnector
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "00000000-bench-faults-app"
@@ -104,7 +106,7 @@ class Server:
 class Bench:
     def __init__(self, tmp: Path, index: Path) -> None:
         self.tmp, self.index = tmp, index
-        self.connector = Connector()
+        self.connector = StubConnector()
         self.openid = OpenIdStub()
         self.rows: list[tuple[str, str, str, bool]] = []
         self.servers: list[Server] = []
@@ -134,7 +136,7 @@ class Bench:
         port = port or _free_port()
         env = dict(env, PORT=str(port))
         log = self.tmp / f"server-{next(self._n)}.log"
-        cmd = cmd or [sys.executable, __file__, "--serve"]
+        cmd = cmd or [sys.executable, "-m", "benchmarks.bench_faults", "--serve"]
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         server = Server(proc, port, log)
@@ -165,56 +167,17 @@ async def _wait_healthy(server: Server, seconds: float = 90) -> None:
 
 
 # ----------------------------------------------------------------------------- stubs
-@dataclass
-class Connector:
-    """Stub Bot Connector: records deliveries; ``mode`` says how it answers ("ok", "fail", "hang")."""
+def reset(connector: StubConnector, *, fail_all: tuple[int, dict] | None = None,
+          failures: list[tuple[int, dict]] | None = None, delay: float = 0.0) -> None:
+    """Forget what the stub connector recorded and set how it answers the next POSTs: ``fail_all`` (status,
+    headers) to every one, ``failures`` to the next few, each held ``delay`` s (posted, answered late)."""
+    connector.sent, connector.attempts, connector.attempted_at, connector.max_in_flight = [], 0, [], 0
+    connector.fail_all, connector.failures, connector.delay = fail_all, list(failures or []), delay
 
-    mode: str = "ok"
-    status: int = 500
-    headers: dict = field(default_factory=dict)
-    hang_seconds: float = 8.0
-    fail_first: int = 0                 # with mode "ok": fail this many POSTs first (status/headers)
-    attempts: list[tuple[float, str, dict]] = field(default_factory=list)   # (time, conversation, body)
-    delivered: list[tuple[float, str, dict]] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
 
-    def reset(self, **changes) -> None:
-        self.mode, self.status, self.headers, self.hang_seconds, self.fail_first = "ok", 500, {}, 8.0, 0
-        self.attempts, self.delivered, self.max_in_flight = [], [], 0
-        for k, v in changes.items():
-            setattr(self, k, v)
-
-    def app(self) -> web.Application:
-        ids = itertools.count(1)
-
-        async def activities(request: web.Request) -> web.Response:
-            body = await request.json()
-            now, conv = time.monotonic(), request.match_info["conversation_id"]
-            self.attempts.append((now, conv, body))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                if self.mode == "hang":   # the message is posted, but the answer comes too late
-                    await asyncio.sleep(self.hang_seconds)
-                    self.delivered.append((time.monotonic(), conv, body))
-                    return web.json_response({"id": f"r{next(ids)}"})
-                if self.mode == "fail" or self.fail_first > 0:
-                    self.fail_first -= 1
-                    return web.json_response({"error": {"code": "ServiceError", "message": "stub failure"}},
-                                             status=self.status, headers=self.headers)
-                self.delivered.append((now, conv, body))
-                return web.json_response({"id": f"r{next(ids)}"})
-            finally:
-                self.in_flight -= 1
-
-        app = web.Application(handler_args={"handler_cancellation": False})
-        app.router.add_post("/v3/conversations/{conversation_id}/activities", activities)
-        app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", activities)
-        return app
-
-    def replies_to(self, conversation: str, kind: str = "message") -> list[dict]:
-        return [b for _, c, b in self.delivered if c == conversation and b.get("type") == kind]
+def replies_to(connector: StubConnector, conversation: str) -> list[Sent]:
+    """The messages the stub connector was given for ``conversation`` (typing indicators left out)."""
+    return [s for s in connector.messages if s.conversation_id == conversation]
 
 
 @dataclass
@@ -559,7 +522,7 @@ async def openid_cases(b: Bench, keys: Keys) -> None:
     # 4. Keys cached, then the endpoint hangs: valid traffic and /healthz unaffected, forged still 401.
     b.openid.mode, b.openid.fetches = "ok", 0
     server = await b.start(b.authenticated_env())
-    b.connector.reset()
+    reset(b.connector)
     async with aiohttp.ClientSession() as session:
         first = await post(session, server, activity(url), valid)
         b.openid.mode = "hang"
@@ -567,9 +530,9 @@ async def openid_cases(b: Bench, keys: Keys) -> None:
             bodies = [activity(url) for _ in range(20)]
             results = await asyncio.gather(*(post(session, server, a, valid) for a in bodies),
                                            *(post(session, server, activity(url), forged) for _ in range(5)))
-            await wait_until(lambda: len(b.connector.delivered) >= 21, 10)
+            await wait_until(lambda: len(b.connector.messages) >= 21, 10)
     valid_results, forged_results = results[:20], results[20:]
-    replied = sum(bool(b.connector.replies_to(a["conversation"]["id"])) for a in bodies)
+    replied = sum(bool(replies_to(b.connector, a["conversation"]["id"])) for a in bodies)
     worst_valid = max(r[1] for r in valid_results)
     b.row("openid: keys cached, then metadata hangs: 20 valid + 5 forged",
           "valid 200 + 1 reply each (< 1 s); forged 401; /healthz < 0.5 s",
@@ -582,13 +545,13 @@ async def openid_cases(b: Bench, keys: Keys) -> None:
     # 5. With an app id, replies go only where the token says: a token for another service URL is refused.
     b.openid.mode = "ok"
     async with aiohttp.ClientSession() as session:
-        attempts = len(b.connector.attempts)
+        attempts = b.connector.attempts
         other = {"Authorization": f"Bearer {keys.token('http://169.254.169.254/')}"}
         status, _, _ = await post(session, server, activity(url), other)
         await asyncio.sleep(0.5)
     b.row("auth: valid token vouching for another service URL", "401, nothing sent",
-          f"{status}, {len(b.connector.attempts) - attempts} sends",
-          status == 401 and len(b.connector.attempts) == attempts)
+          f"{status}, {b.connector.attempts - attempts} sends",
+          status == 401 and b.connector.attempts == attempts)
     server.stop()
 
 
@@ -598,39 +561,40 @@ async def connector_cases(b: Bench) -> None:
     async with aiohttp.ClientSession() as session:
         # Connector answers 500 to everything: the inbound request is acknowledged at once, the answer is
         # tried 1 + 3 times, no error message follows.
-        b.connector.reset(mode="fail", status=500)
+        reset(b.connector, fail_all=(500, {}))
         bodies = [activity(url) for _ in range(10)]
         results = await asyncio.gather(*(post(session, server, a) for a in bodies))
         await asyncio.sleep(6)
-        per_message = len(b.connector.attempts) / len(bodies)
+        per_message = b.connector.attempts / len(bodies)
         worst = max(r[1] for r in results)
         b.row("connector: 500 on every POST, 10 messages", "200 in < 1 s; <= 4 POSTs per message",
               f"{sorted({r[0] for r in results})} in <= {worst:.2f} s; {per_message:.1f} POSTs per message",
               all(r[0] == 200 for r in results) and worst < 1 and per_message <= 4)
 
         # 429 with Retry-After: 1, then success: delivered once, not before a second.
-        b.connector.reset(mode="ok", fail_first=1, status=429, headers={"Retry-After": "1"})
+        reset(b.connector, failures=[(429, {"Retry-After": "1"})])
         body = activity(url)
         status, seconds, _ = await post(session, server, body)
-        await wait_until(lambda: b.connector.delivered, 10)
-        gap = (b.connector.attempts[1][0] - b.connector.attempts[0][0]) if len(b.connector.attempts) > 1 else 0
+        await wait_until(lambda: b.connector.messages, 10)
+        tried = b.connector.attempted_at
+        gap = tried[1] - tried[0] if len(tried) > 1 else 0
         b.row("connector: 429 Retry-After: 1, then OK", "200 < 1 s; 1 reply; retried after >= 1 s",
-              f"{status} in {seconds:.2f} s; {len(b.connector.delivered)} replies; retry after {gap:.2f} s",
-              status == 200 and seconds < 1 and len(b.connector.delivered) == 1 and gap >= 0.95)
+              f"{status} in {seconds:.2f} s; {len(b.connector.messages)} replies; retry after {gap:.2f} s",
+              status == 200 and seconds < 1 and len(b.connector.messages) == 1 and gap >= 0.95)
 
         # Connector hangs longer than the send timeout (3 s here) but posts the message: no second copy.
-        b.connector.reset(mode="hang", hang_seconds=5)
+        reset(b.connector, delay=5)
         bodies = [activity(url) for _ in range(5)]
         results = await asyncio.gather(*(post(session, server, a) for a in bodies))
         await asyncio.sleep(9)
-        copies = [len(b.connector.replies_to(a["conversation"]["id"])) for a in bodies]
+        copies = [len(replies_to(b.connector, a["conversation"]["id"])) for a in bodies]
         b.row("connector: hangs 5 s (send timeout 3 s), 5 messages", "200 < 1 s; exactly 1 reply each",
               f"{sorted({r[0] for r in results})} in <= {max(r[1] for r in results):.2f} s; replies per message "
               f"{copies}", all(r[0] == 200 and r[1] < 1 for r in results) and copies == [1] * 5)
 
         # Sustained faults: bursts against a connector that answers 503. Acknowledgements stay fast, and what
         # the retries hold is bounded: a second burst after the first drained does not grow memory further.
-        b.connector.reset(mode="fail", status=503)
+        reset(b.connector, fail_all=(503, {}))
         rss = []
         acks: list[float] = []
         for _ in range(2):
@@ -653,7 +617,7 @@ async def connector_cases(b: Bench) -> None:
     # CONNECTOR_MAX_OUTSTANDING new replies are shed with a log line (not queued without bound).
     server = await b.start(b.env(CONNECTOR_MAX_IN_FLIGHT="8", CONNECTOR_MAX_OUTSTANDING="100",
                                  CONNECTOR_TIMEOUT_SECONDS="3"))
-    b.connector.reset(mode="hang", hang_seconds=0.8)
+    reset(b.connector, delay=0.8)
     async with aiohttp.ClientSession() as session:
         results = await asyncio.gather(*(post(session, server, activity(url)) for _ in range(200)))
         status = await _outbox(session, server)
@@ -667,7 +631,7 @@ async def connector_cases(b: Bench) -> None:
           f"logged: {shed_logged}",
           all(r[0] == 200 for r in results) and b.connector.max_in_flight <= 8 and final.get("shed", 0) >= 90
           and shed_logged)
-    b.connector.reset()
+    reset(b.connector)
     server.stop()
 
 
@@ -828,10 +792,10 @@ async def durability_cases(b: Bench, kills: int = 5) -> None:
         env = b.env()
         db = Path(env["FEEDBACK_DB"])
         server = await b.start(env)
-        b.connector.reset()
+        reset(b.connector)
         with LockHog(db):
             await _load_until_killed(b, server, users=20, seconds=3)
-        answered = sum(1 for _, _, body in b.connector.delivered if body.get("type") == "message")
+        answered = len(b.connector.messages)
         lost_total += max(0, answered - len(_stored_turns(db)))   # fresh store: one turn row per answer
         answered_total += answered
     b.row(f"durability: kill -9 mid-traffic, 20 users, store lock contended ({kills} kills)",
@@ -843,22 +807,22 @@ async def durability_cases(b: Bench, kills: int = 5) -> None:
     env = b.env(WEB_WORKERS="2")
     db = Path(env["FEEDBACK_DB"])
     server = await b.start(env, cmd=[sys.executable, "deploy/serve.py"])
-    b.connector.reset()
+    reset(b.connector)
     url = b.connector.url
     acknowledged = 0
-    ids = itertools.count(1)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         async def one() -> None:
             nonlocal acknowledged
             body = activity(url, "how do I retire a dataset")
             conv = body["conversation"]["id"]
             await post(session, server, body)
-            if not await wait_until(lambda: b.connector.replies_to(conv), 20, step=0.002):
+            if not await wait_until(lambda: replies_to(b.connector, conv), 20, step=0.002):
                 return
+            answer = replies_to(b.connector, conv)[0]
             # Teams' built-in feedback (message/submitAction) on a message the bot posted, right away
             value = {"actionName": "feedback", "actionValue": {"reaction": "like"}}
             vote = activity(url, None, conversation=conv, type="invoke", name="message/submitAction", value=value,
-                            replyToId=f"r{next(ids)}")
+                            replyToId=answer.id)
             status, _, _ = await post(session, server, vote)
             acknowledged += status == 200
 

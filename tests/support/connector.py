@@ -2,8 +2,9 @@
 
 A real aiohttp application (``StubConnector.app()``) answering like the Bot Connector on
 ``POST /v3/conversations/{id}/activities[/{replyToId}]``. It records what the bot sends, can be told to
-fail the next requests (status + headers) to exercise retries, and resolves a future when the reply to
-a given activity arrives (how the load benchmark measures latency).
+fail the next requests or every request (status + headers) to exercise retries, to hold each request
+(the activity is posted, the answer comes late: timeouts, in-flight caps), and resolves a future when the
+reply to a given activity arrives (how the load benchmark measures latency).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Sent:
     reply_to_id: str | None
     activity: dict
     authorization: str | None
+    id: str = ""                           # the id the stub answered with (what Teams calls the message)
 
 
 @dataclass
@@ -29,7 +31,9 @@ class StubConnector:
     record: bool = True                    # keep every request in ``sent`` (the load benchmark does not)
     sent: list[Sent] = field(default_factory=list)
     failures: list[tuple[int, dict]] = field(default_factory=list)   # (status, headers) answered first
+    fail_all: tuple[int, dict] | None = None   # (status, headers) answered to every POST while set
     attempts: int = 0                      # every POST, the failed ones included
+    attempted_at: list[float] = field(default_factory=list)   # time.monotonic() of each of them
     waiting: dict[str, asyncio.Future] = field(default_factory=dict)  # replyToId -> (time, activity) future
     url: str = ""                          # its base URL, set by whoever serves it
     delay: float = 0.0   # seconds each POST is held before the answer (the activity is posted all the same)
@@ -41,15 +45,18 @@ class StubConnector:
 
         async def activities(request: web.Request) -> web.Response:
             self.attempts += 1
-            if self.failures:
-                status, headers = self.failures.pop(0)
+            if self.record:
+                self.attempted_at.append(time.monotonic())
+            if self.failures or self.fail_all:
+                status, headers = self.failures.pop(0) if self.failures else self.fail_all
                 return web.json_response({"error": {"code": "Throttled", "message": "try later"}},
                                          status=status, headers=headers)
             body = await request.json()
             reply_to = request.match_info.get("reply_to_id")
+            reply_id = f"bot-reply-{next(ids)}"
             if self.record:
                 self.sent.append(Sent(request.match_info["conversation_id"], reply_to, body,
-                                      request.headers.get("Authorization")))
+                                      request.headers.get("Authorization"), reply_id))
             if self.waiting and body.get("type") == "message":
                 future = self.waiting.get(reply_to or body.get("replyToId"))
                 if future is not None and not future.done():
@@ -61,7 +68,7 @@ class StubConnector:
                     await asyncio.sleep(self.delay)
                 finally:
                     self.in_flight -= 1
-            return web.json_response({"id": f"bot-reply-{next(ids)}"})
+            return web.json_response({"id": reply_id})
 
         app = web.Application()
         app.router.add_post("/v3/conversations/{conversation_id}/activities", activities)
