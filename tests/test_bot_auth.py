@@ -11,6 +11,7 @@ import asyncio
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -24,6 +25,7 @@ from bot.app import create_app
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
+from bot.teams.openid import KeyCachePolicy, OpenIdKeys, SigningKey, SigningKeysUnavailable
 from tests.support.teams import personal_message, serve
 
 APP_ID = "00000000-test-app-id"
@@ -244,3 +246,81 @@ async def test_a_failing_endpoint_is_not_asked_again_for_every_forged_token(aioh
         response = await bot.post("/api/messages", json=personal_message(connector.url, "hi"), headers=forged)
         assert response.status == 401
     assert flaky_openid.fetches <= 2 and connector.sent == []
+
+
+# ----------------------------------------------------------------------------- the key cache on its own
+class _Endpoint:
+    """``fetch(url, timeout)`` for ``OpenIdKeys``: the current keys (marked with a generation), or an error;
+    ``gate`` holds a fetch until it is set."""
+
+    def __init__(self) -> None:
+        self.kids, self.generation, self.fail, self.calls = ["k1"], 1, False, 0
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, url: str, timeout: float) -> dict:
+        self.calls += 1
+        assert self.gate.wait(10)
+        if self.fail:
+            raise OSError("metadata endpoint down")
+        return {kid: SigningKey((kid, self.generation), []) for kid in self.kids}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def key_cache():
+    executor = ThreadPoolExecutor(max_workers=2)
+    endpoint, clock = _Endpoint(), _Clock()
+    policy = KeyCachePolicy(wait_seconds=5, refresh_seconds=100, unknown_kid_seconds=300, failure_seconds=30)
+    yield OpenIdKeys("http://openid.test/", policy, executor, fetch=endpoint, clock=clock), endpoint, clock
+    endpoint.gate.set()
+    executor.shutdown(wait=True)
+
+
+async def test_old_keys_are_refreshed_in_the_background_while_they_keep_serving(key_cache):
+    keys, endpoint, clock = key_cache
+    assert (await keys.get("k1")).public_key == ("k1", 1) and endpoint.calls == 1
+    clock.now += 101                                  # older than refresh_seconds
+    endpoint.gate.clear()                             # the refresh cannot finish yet
+    endpoint.kids, endpoint.generation = ["k1", "k2"], 2
+    assert (await keys.get("k1")).public_key == ("k1", 1)   # answered from the cache, not after the fetch
+    await asyncio.sleep(0.05)
+    assert endpoint.calls == 2                        # ... while the refresh runs
+    refresh = keys.prefetch()                         # the fetch in progress, not a new one
+    endpoint.gate.set()
+    await asyncio.wrap_future(refresh)
+    assert (await keys.get("k2")).public_key == ("k2", 2) and endpoint.calls == 2
+
+
+async def test_failures_and_unknown_key_ids_do_not_hammer_the_endpoint(key_cache):
+    keys, endpoint, clock = key_cache
+    endpoint.fail = True                              # a failed fetch is remembered for failure_seconds
+    for _ in range(10):
+        with pytest.raises(SigningKeysUnavailable):
+            await keys.get("k1")
+    assert endpoint.calls == 1
+    clock.now += 31
+    endpoint.fail = False
+    assert (await keys.get("k1")).public_key == ("k1", 1) and endpoint.calls == 2
+
+    for _ in range(10):                               # forged key ids: no fetch within unknown_kid_seconds
+        with pytest.raises(SigningKeysUnavailable):
+            await keys.get("forged")
+    assert endpoint.calls == 2
+    clock.now += 301                                  # a key rollover is looked for again after that
+    endpoint.kids = ["k1", "k3"]
+    assert (await keys.get("k3")).public_key == ("k3", 1) and endpoint.calls == 3
+
+    clock.now += 101                                  # a background refresh that fails: the cached keys
+    endpoint.fail = True                              # serve on, and no fetch again for failure_seconds
+    for _ in range(10):
+        assert (await keys.get("k1")).public_key == ("k1", 1)
+        await asyncio.sleep(0.01)
+    assert endpoint.calls == 4

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bot.app import OUTBOX, ConfigurationError, create_app
+from bot.app import OUTBOX, ConfigurationError, create_app, server_options
 from bot.feedback.sqlite import SQLiteFeedbackStore
 from bot.index_holder import IndexHolder
 from bot.settings import Settings
@@ -102,6 +102,53 @@ async def test_a_body_that_stalls_gets_408(aiohttp_client, settings, bundled_ind
     started = time.monotonic()
     assert _status(await _raw(bot.server.port, _head(f"Content-Length: {len(body)}\r\n"), [body[:30]])) == 408
     assert time.monotonic() - started < 5 and connector.sent == []
+
+
+async def test_header_timeout_closes_a_dribbling_connection_and_spares_normal_requests(aiohttp_server, settings,
+                                                                                     bundled_index, connector):
+    settings = settings.with_(header_timeout_seconds=0.5, body_timeout_seconds=5)
+    app = create_app(settings, holder=IndexHolder(settings.index_dir, bundled_index[1]),
+                     store=SQLiteFeedbackStore(settings.feedback_db), watch=False)
+    server = await aiohttp_server(app, **server_options(settings))   # what `serve` and deploy/serve.py pass
+
+    # Headers at one byte every 50 ms: the connection is closed about header_timeout after it opened.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    started, closed_after = time.monotonic(), None
+    for byte in _head("Content-Length: 2\r\n"):
+        try:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            if await asyncio.wait_for(reader.read(1024), 0.05) == b"":
+                closed_after = time.monotonic() - started
+                break
+        except asyncio.TimeoutError:
+            pass
+        except ConnectionError:
+            closed_after = time.monotonic() - started
+            break
+    writer.close()
+    assert closed_after is not None and 0.4 < closed_after < 3
+
+    # A keep-alive connection: a request, a pause, then a request whose body takes longer than the header
+    # timeout to arrive (it is being read, so the connection is not idle): both answered.
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        for n, pause in ((0, 0.0), (1, 0.8)):
+            await asyncio.sleep(0.3)
+            body = json.dumps(personal_message(connector.url, f"what is open data? {n}")).encode()
+            writer.write(_head(f"Content-Length: {len(body)}\r\n") + body[:40])
+            await writer.drain()
+            await asyncio.sleep(pause)
+            writer.write(body[40:])
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert _status(head) == 200
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+            await reader.readexactly(length)
+    finally:
+        writer.close()
+    await app[OUTBOX].drain(10)
+    assert len(connector.messages) == 2
 
 
 # ----------------------------------------------------------------------------- no 5xx

@@ -48,6 +48,8 @@ def test_dockerfile_shape():
     assert cmd == ["python", "deploy/serve.py"]
     env = " ".join(rest for word, rest in ins if word == "ENV")
     assert "WEB_WORKERS=" in env and "INDEX_DIR=/app/var/index" in env
+    baked = " ".join(rest for word, rest in ins if word in ("ENV", "ARG"))
+    assert "USER_HASH_SALT" not in baked, "a salt in a public image is public: it is passed at run time"
     copied = [rest.split()[0] for word, rest in ins if word == "COPY"]
     for needed in ("indexer", "bot", "knowledge", "deploy"):
         assert needed in copied

@@ -87,6 +87,9 @@ def test_parameters_file_matches_the_template(bicep):
     required = {n for n, default in params.items() if not default}
     assert required <= given, f"required parameters missing from the file: {required - given}"
     assert "appPassword" not in given, "secrets do not belong in the parameters file"
+    # the user-hash salt is a secret too: the file only points at it in Key Vault
+    assert set(data["parameters"]["userHashSalt"]) == {"reference"}
+    assert data["parameters"]["userHashSalt"]["reference"]["keyVault"]["id"]
 
 
 def test_bicep_has_what_the_bot_needs(bicep):
@@ -103,6 +106,9 @@ def test_bicep_has_what_the_bot_needs(bicep):
         assert f"name: '{setting}'" in bicep
     assert re.search(r"@secure\(\)\s*\nparam appPassword", bicep)
     assert re.search(r"@secure\(\)\s*\nparam databaseUrl", bicep)
+    # no default salt (the bot refuses to start without one outside local mode): required, secret, long
+    assert re.search(r"@secure\(\)\s*\n@minLength\(32\)\s*\nparam userHashSalt string\s*\n", bicep)
+    assert "{ name: 'USER_HASH_SALT', value: userHashSalt }" in bicep
     assert "/api/messages" in bicep
 
 
