@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m bot
 
-# The full published handbook: its git repository (needs internet) + the FAQ, indexed into its own folder.
+# The full published handbook: its git repository (needs internet) + the FAQ, indexed into its own folder
+# (the git checkout is kept in HANDBOOK_CACHE and only fetched again on the next run).
 HANDBOOK_INDEX ?= var/handbook-index
+HANDBOOK_CACHE ?= var/sources
 run-handbook: $(STAMP)
-	$(PY) -m indexer build --strict --sources deploy/sources.production.toml --out $(HANDBOOK_INDEX)
+	$(PY) -m indexer build --strict --sources deploy/sources.production.toml --out $(HANDBOOK_INDEX) --cache $(HANDBOOK_CACHE)
 	$(PY) -m bot serve --index $(HANDBOOK_INDEX)
 
 test: $(STAMP)
