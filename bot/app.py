@@ -35,6 +35,7 @@ from bot.teams.handler import HandbookBot
 from bot.teams.inbound import Problem, invoke_http, parse_activity, read_body
 from bot.teams.openid import KeyCachePolicy, channel_metadata_url, install_key_cache
 from bot.teams.outbox import Outbox
+from indexer.errors import IndexerError
 
 log = logging.getLogger(__name__)
 HOLDER, BOT, ADAPTER, SETTINGS, OUTBOX = (web.AppKey(n, object) for n in ("holder", "bot", "adapter", "settings",
@@ -140,6 +141,8 @@ def create_app(settings: Settings, *, holder: IndexHolder | None = None, store=N
 async def _load(holder: IndexHolder, build_if_missing: bool) -> None:
     try:
         await asyncio.to_thread(holder.load_initial, build_if_missing)
+    except IndexerError as exc:   # missing, corrupt or another format: the message says what to run
+        log.error("could not load the index: %s. /healthz stays 503 until a valid index appears", exc)
     except Exception:
         log.exception("could not load the index; /healthz stays 503 until a valid index appears")
 

@@ -3,6 +3,7 @@ of another or older format is refused with the command that rebuilds it, and not
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
 import zipfile
@@ -137,6 +138,8 @@ def test_newer_and_foreign_formats_are_refused(bundled, tmp_path):
     meta = json.loads((bundled / "meta.json").read_text())
     for name, change, expected in (
             ("newer", {"format_version": FORMAT_VERSION + 1}, "newer handbook-bot"),
+            ("older", {"format_version": FORMAT_VERSION - 1}, f"has format version {FORMAT_VERSION - 1}; this "
+                                                              f"version reads {FORMAT_VERSION}. Rebuild it"),
             ("foreign", {"format": "someone else's index"}, "not a handbook-bot index"),
             ("bool", {"format_version": True}, "not a handbook-bot index"),
             ("none", {"format_version": None, "format": None}, "not a handbook-bot index")):
@@ -179,3 +182,38 @@ def test_unknown_class_in_the_tree_is_refused(bundled, tmp_path):
     (folder / "meta.json").write_text(json.dumps(meta))
     message = _refusal(folder)
     assert "os.system" in message and "not one this version stores" in message
+
+
+async def test_the_bot_on_an_index_of_the_previous_format_says_how_to_rebuild_it(aiohttp_client, bundled, tmp_path,
+                                                                                  caplog):
+    """After an upgrade that changed the format, `make run` on the old var/index: /healthz 503 with the reason
+    and the rebuild command, one log line without a traceback, and the old index is left as it was."""
+    import logging
+    import shutil
+
+    from bot.app import create_app
+    from bot.feedback.sqlite import SQLiteFeedbackStore
+    from bot.settings import Settings
+    from tests.support.teams import serve
+
+    live = tmp_path / "var" / "index"
+    shutil.copytree(bundled, live)
+    meta = json.loads((live / "meta.json").read_text())
+    (live / "meta.json").write_text(json.dumps({**meta, "format_version": FORMAT_VERSION - 1}))
+    before = {p.name: p.read_bytes() for p in live.iterdir()}
+    settings = Settings(index_dir=live, feedback_db=tmp_path / "feedback.sqlite3")
+    caplog.set_level(logging.ERROR, logger="bot.app")
+    client = await serve(aiohttp_client, create_app(settings, store=SQLiteFeedbackStore(settings.feedback_db),
+                                                    watch=False))
+    for _ in range(200):
+        response = await client.get("/healthz")
+        health = await response.json()
+        if health["status"] != "loading":
+            break
+        await asyncio.sleep(0.05)
+    assert response.status == 503 and health["status"] == "unavailable", health
+    assert f"format version {FORMAT_VERSION - 1}" in health["reason"]
+    assert f"python -m indexer build --out {live}" in health["reason"]
+    logged = [r for r in caplog.records if r.name == "bot.app"]
+    assert len(logged) == 1 and logged[0].exc_info is None and "Rebuild it" in logged[0].getMessage()
+    assert {p.name: p.read_bytes() for p in live.iterdir()} == before
