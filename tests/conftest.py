@@ -81,11 +81,12 @@ async def connector(aiohttp_server):
 ENABLE_SKIPPED = (
     ("tests/e2e/node_modules", "npm ci --prefix tests/e2e; apt-get install chromium fonts-noto-color-emoji"),
     ("chromium", "apt-get install chromium fonts-noto-color-emoji iproute2 util-linux"),
+    ("node, unshare", "apt-get install nodejs util-linux iproute2"),
     ("unshare", "run the tests as root (unshare -n keeps the browser on loopback)"),
+    ("make and git", "apt-get install make git"),
     ("make teams-schema", "make teams-schema"),
     ("TEST_DATABASE_URL", "bash deploy/ci/postgres.sh install; d=$(mktemp -d); chmod 755 $d; "
                           "export TEST_DATABASE_URL=$(bash deploy/ci/postgres.sh start $d/pg)"),
-    ("PostgreSQL only", "a PostgreSQL-only case of a store test: runs with TEST_DATABASE_URL (above)"),
     ("Bicep", "install the Bicep CLI (az bicep install)"),
     ("../shared", "put the shared data at ../shared (or set HANDBOOK_SHARED)"),
     ("shared/", "put the shared data at ../shared (or set HANDBOOK_SHARED)"),

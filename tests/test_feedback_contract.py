@@ -205,9 +205,8 @@ def test_concurrent_processes_lose_nothing(spec, tmp_path):
     assert sum(r.escalated for r in rows) == total - answered
 
 
+@pytest.mark.parametrize("spec", ["postgres"], indirect=True)
 def test_postgres_reconnects_after_connection_loss(spec):
-    if spec["backend"] != "postgres":
-        pytest.skip("PostgreSQL only")
     import psycopg
     store = open_backend(spec)
     try:
