@@ -113,7 +113,7 @@ class Index:
             cand = np.concatenate([[matched], cand[~own]])
         asked = parsed.ask_terms if query.is_post else parsed.terms
         terms = {t for t in asked if not is_group(t)}
-        idf = self._passage_idf()
+        idf = self._bm25_idf()
         hits = []
         for j, i in enumerate(map(int, cand[:k])):
             md, plain = best_passage(self._units(i), terms, idf)
@@ -122,37 +122,39 @@ class Index:
         return SearchResult(query, tuple(hits))
 
     def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:
-        """The question's content stems, which of them the indexed text knows, their idf and general-English
-        specificity, and the post's ask. A word the typo corrector fixed with a near-identical spelling
-        counts as its correction, so a typo is not unknown; a real word the handbook lacks ("choropleth")
-        stays unknown."""
+        """The question's content stems, which of them the indexed text knows, their smoothed idf and
+        general-English specificity, and the post's ask. A word the typo corrector fixed with a near-identical
+        spelling counts as its correction, so a typo is not unknown; a real word the handbook lacks
+        ("choropleth") stays unknown."""
         near = {w: f for w, f in fixes.items() if _similar_spelling(w, f)}
         terms = tuple(dict.fromkeys(stem(near.get(w, w)) for w in words(parsed.text) if w not in STOP_WORDS))
         body, title = self.ranker.vocabulary, self.ranker.title.vocabulary
-        idf, unseen = self._idf(), self._unseen_idf()
+        idf, unseen = self._smoothed_idf(), smoothed_idf(len(self.sections), 0)
         zipf = self.ranker.zipf
         return Query(question, terms, frozenset(t for t in terms if t in body or t in title),
                      {t: idf.get(t, unseen) for t in terms}, dict(fixes), parsed.sentences, parsed.ask,
                      {t: specificity(zipf.get(t, 0.0)) for t in terms})
 
-    def _idf(self) -> dict[str, float]:
-        """Smoothed inverse document frequency of each term over the sections' body text,
-        ``log((n + 1) / (df + 1)) + 1``: the weight of a query term's specificity (``Query.weights``)."""
-        if "_idf_cache" not in self.__dict__:
+    # Two idfs of one document frequency (how many sections' body text uses a term), each for its reader:
+    # the BM25 idf the ranker weighs the body with picks the passage, so the passage shown is the part of
+    # the section that made it rank; the smoothed idf weighs the question's terms in the decision's
+    # coverage shares (``Query.weights``), where every term counts at least 1 and a term no section uses
+    # counts most (BM25 gives a term every section uses about 0). The hand-off model is fitted on shares
+    # computed with the smoothed idf (bot/decision/params.json).
+    def _smoothed_idf(self) -> dict[str, float]:
+        """term -> ``smoothed_idf`` over the sections' body text (``Query.weights``)."""
+        if "_smoothed_idf_cache" not in self.__dict__:
             n, df = len(self.sections), np.diff(self.ranker.body.matrix.tocsc().indptr).tolist()
-            names = self.ranker.body.terms
-            self._idf_cache = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in zip(names, df)}
-        return self._idf_cache
+            self._smoothed_idf_cache = {t: smoothed_idf(n, d) for t, d in zip(self.ranker.body.terms, df)}
+        return self._smoothed_idf_cache
 
-    def _passage_idf(self) -> dict[str, float]:
-        if "_passage_idf_cache" not in self.__dict__:
+    def _bm25_idf(self) -> dict[str, float]:
+        """term -> the body field's BM25 idf, ``log(1 + (n - df + 0.5) / (df + 0.5))`` (``FieldIndex.idf``):
+        the weights ``best_passage`` gives the question's terms."""
+        if "_bm25_idf_cache" not in self.__dict__:
             body = self.ranker.body
-            self._passage_idf_cache = dict(zip(body.terms, body.idf))
-        return self._passage_idf_cache
-
-    def _unseen_idf(self) -> float:
-        """The idf of a term no section uses (df = 0): the largest."""
-        return math.log(len(self.sections) + 1) + 1.0
+            self._bm25_idf_cache = dict(zip(body.terms, body.idf))
+        return self._bm25_idf_cache
 
     def _section_terms(self, i: int) -> frozenset[str]:
         cache = self.__dict__.setdefault("_terms_cache", {})
@@ -229,6 +231,12 @@ class Index:
                 index._units(i)
                 index._section_terms(i)
         return index
+
+
+def smoothed_idf(n_sections: int, df: int) -> float:
+    """Smoothed inverse document frequency, ``log((n + 1) / (df + 1)) + 1`` (scikit-learn's ``smooth_idf``):
+    at least 1 (a term every section uses), largest for a term no section uses (df = 0)."""
+    return math.log((n_sections + 1) / (df + 1)) + 1.0
 
 
 @lru_cache(maxsize=4096)

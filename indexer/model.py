@@ -81,8 +81,9 @@ class Query:
 
     ``terms`` are the question's distinct content stems in order (a typo the index corrected with a
     near-identical spelling counts as its correction, so it is not unknown); ``known`` those the indexed
-    text uses; ``weights`` the inverse document frequency of each term over the sections (a term no
-    section uses gets the largest); ``corrections`` every {typo: correction} the ranking applied.
+    text uses; ``weights`` the smoothed inverse document frequency of each term over the sections' body
+    text (``indexer.index.smoothed_idf``: at least 1, the largest for a term no section uses);
+    ``corrections`` every {typo: correction} the ranking applied.
     """
 
     text: str

@@ -35,8 +35,10 @@ def section_units(section: Section) -> list[Unit]:
 
 def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, float] | None = None,
                  max_chars: int = MAX_CHARS) -> tuple[str, str]:
-    """-> (markdown passage, plain passage): the best-matching unit, preceded by its lead-in when it
-    is a list item after a line ending in ":", followed by neighbours up to ``max_chars``."""
+    """-> (markdown passage, plain passage): the best-matching unit (the largest sum of ``idf`` over the
+    question's terms it contains; ``Index.search`` passes the body field's BM25 idf, a term without one
+    weighs 1), preceded by its lead-in when it is a list item after a line ending in ":", followed by
+    neighbours up to ``max_chars``."""
     if not units:
         return "", ""
     weights = idf or {}

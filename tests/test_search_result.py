@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from bot.decision.decide import decide
@@ -22,7 +23,7 @@ def test_search_returns_hits_and_what_was_understood(bundled_index):
     assert query.terms == ("retir", "choropleth", "dataset")
     assert query.known == {"retir", "dataset"}            # the handbook never says "choropleth"
     assert set(query.weights) == set(query.terms)
-    # one idf: a term no section uses weighs the most, a common term the least
+    # the smoothed idf: a term no section uses weighs the most, a common term the least, none below 1
     assert query.weights["choropleth"] == pytest.approx(math.log(len(index.sections) + 1) + 1)
     assert query.weights["choropleth"] > query.weights["retir"] > query.weights["dataset"] > 1.0
     # hits come in the reranker's order; each carries its first-stage score and the reranker's share
@@ -37,6 +38,23 @@ def test_each_hit_carries_its_sections_terms(bundled_index):
         s = hit.section
         assert hit.section_terms == frozenset(content_terms(" ".join(s.breadcrumb) + "\n" + s.heading + "\n" + s.text))
         assert index.sections[hit.position] is s
+
+
+def test_two_idfs_of_one_document_frequency(bundled_index):
+    """The question's weights (the decision's shares) are the smoothed idf, the passage's the body field's
+    BM25 idf; both read the same document frequency: how many sections' body text uses the term."""
+    from indexer.index import smoothed_idf
+
+    index = bundled_index[1]
+    n, body = len(index.sections), index.ranker.body
+    df = dict(zip(body.terms, np.diff(body.matrix.tocsc().indptr).tolist()))
+    result = index.search("who publishes a dataset and its metadata on the open data portal", 5)
+    known = [t for t in result.query.terms if t in df]
+    assert len(known) >= 4 and len({df[t] for t in known}) >= 3
+    for t in known:
+        assert result.query.weights[t] == smoothed_idf(n, df[t]) == math.log((n + 1) / (df[t] + 1)) + 1
+        assert index._bm25_idf()[t] == pytest.approx(math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)))
+    assert smoothed_idf(n, n) == 1.0 and smoothed_idf(n, 0) > max(index._smoothed_idf().values())
 
 
 def test_typo_corrections_are_part_of_the_value(bundled_index):

@@ -415,7 +415,7 @@ def test_best_passage_equals_the_max_over_a_key(bundled_index):
     from indexer.passages import best_passage
 
     index = bundled_index[1]
-    idf = index._passage_idf()
+    idf = index._bm25_idf()
     for question in _field_questions(index):
         terms = set(index.ranker.analyzer(question))
         for i in range(len(index.sections)):
