@@ -3,6 +3,7 @@ sentences) that match the question's terms best, extended to a few hundred chara
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from indexer.model import Section
@@ -42,8 +43,10 @@ def best_passage(units: list[Unit], question_terms: set[str], idf: dict[str, flo
     if not units:
         return "", ""
     weights = idf or {}
-    scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
-              for u in units]
+    # fsum: the exact sum, whatever order the set yields the terms in (it changes with PYTHONHASHSEED), so units
+    # whose matched terms weigh the same tie exactly and the first of them wins in every process
+    scores = [0 if u.terms.isdisjoint(question_terms) else
+              math.fsum(weights.get(t, 1.0) for t in u.terms & question_terms) for u in units]
     return passage_around(units, scores, scores.index(max(scores)), max_chars)   # the first of the best
 
 

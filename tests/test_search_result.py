@@ -57,6 +57,34 @@ def test_two_idfs_of_one_document_frequency(bundled_index):
     assert smoothed_idf(n, n) == 1.0 and smoothed_idf(n, 0) > max(index._smoothed_idf().values())
 
 
+class _Term(str):
+    """A term with a chosen hash: its place in a set's iteration order is fixed (as PYTHONHASHSEED fixes it)."""
+
+    def __new__(cls, text: str, hashed: int) -> _Term:
+        term = super().__new__(cls, text)
+        term.hashed = hashed
+        return term
+
+    def __hash__(self) -> int:
+        return self.hashed
+
+
+def test_the_passage_does_not_depend_on_the_order_a_set_yields_its_terms():
+    """Two units whose matched terms weigh the same tie exactly, so the first wins, whatever order the hash
+    seed puts their terms in (0.1 + 0.2 + 0.3 summed in that order is 0.6000000000000001, 0.2 + 0.3 + 0.1
+    is 0.6)."""
+    from indexer.passages import Unit, best_passage
+
+    weights = {_Term("alpha", 1): 0.1, _Term("beta", 2): 0.2, _Term("gamma", 3): 0.3,
+               _Term("delta", 4): 0.2, _Term("eps", 5): 0.3, _Term("zeta", 6): 0.1}
+    terms = list(weights)
+    a, b = Unit("a", "a", frozenset(terms[:3]), False), Unit("b", "b", frozenset(terms[3:]), False)
+    assert [weights[t] for t in a.terms & set(terms)] == [0.1, 0.2, 0.3]   # the orders the sum would meet
+    assert [weights[t] for t in b.terms & set(terms)] == [0.2, 0.3, 0.1]
+    assert best_passage([a, b], set(terms), weights, 1)[1] == "a"
+    assert best_passage([b, a], set(terms), weights, 1)[1] == "b"
+
+
 def test_typo_corrections_are_part_of_the_value(bundled_index):
     result = bundled_index[1].search("how do I retire a datset", 3)
     assert result.query.corrections == {"datset": "dataset"}

@@ -9,6 +9,7 @@ passages and decisions, whatever the order of the questions.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 import numpy as np
@@ -405,8 +406,8 @@ def reference_best_passage(units, question_terms, idf, max_chars=600):
     if not units:
         return "", ""
     weights = idf or {}
-    scores = [0 if u.terms.isdisjoint(question_terms) else sum(weights.get(t, 1.0) for t in u.terms & question_terms)
-              for u in units]
+    scores = [0 if u.terms.isdisjoint(question_terms) else
+              math.fsum(weights.get(t, 1.0) for t in u.terms & question_terms) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     return passage_around(units, scores, best, max_chars)
 
