@@ -16,7 +16,7 @@ from bot.decision.decide import ANSWER, HANDOFF, MAX_SHOWN, UNSURE, clean_questi
 from bot.decision.evidence import FEATURES
 from bot.decision.handoff import HandoffModel, HandoffModelError, default_model
 from bot.decision.intents import detect_intent
-from bot.decision.kinds import Reason
+from bot.decision.kinds import Kind, Reason
 from bot.replies import UNSURE_HEADLINE, Replies
 from tests.support.teams import all_text
 
@@ -92,6 +92,8 @@ def test_a_channel_post_follows_its_own_thresholds(bundled_index):
     assert decide(question, index, model=posts_answered).kind == UNSURE
     assert posts_answered.thresholds(is_post=True) == (low, low / 2)
     assert posts_answered.thresholds() == (high, low)
+    assert [posts_answered.tier(x) for x in (high, low, low / 4)] == [Kind.ANSWER, Kind.UNSURE, Kind.HANDOFF]
+    assert all(type(posts_answered.tier(x)) is Kind for x in (high, low, 0.0))
     with pytest.raises(HandoffModelError):
         HandoffModel.from_json(dict(default_model().to_json(), post_answer_at=0.1, post_handoff_below=0.5))
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.decision.evidence import FEATURES, Evidence
+from bot.decision.kinds import Kind
 
 DEFAULT_PATH = Path(__file__).with_name("params.json")
 
@@ -61,12 +62,12 @@ class HandoffModel:
             return self.post_answer_at, self.post_handoff_below
         return self.answer_at, self.handoff_below
 
-    def tier(self, p: float, is_post: bool = False) -> str:
-        """"answer" | "unsure" | "handoff" for a probability from ``probability``."""
+    def tier(self, p: float, is_post: bool = False) -> Kind:
+        """``Kind.ANSWER`` | ``UNSURE`` | ``HANDOFF`` for a probability from ``probability``."""
         answer_at, handoff_below = self.thresholds(is_post)
         if p >= answer_at:
-            return "answer"
-        return "unsure" if p >= handoff_below else "handoff"
+            return Kind.ANSWER
+        return Kind.UNSURE if p >= handoff_below else Kind.HANDOFF
 
     # ------------------------------------------------------------------ data
     def to_json(self) -> dict:
