@@ -115,3 +115,31 @@ def test_record_turns_is_all_or_nothing(spec):
         assert {r.question for r in store.report()} == {"batch one", "batch two"}
     finally:
         store.close()
+
+
+def test_the_protocol_declares_every_store_method_the_bot_uses():
+    """The recorder runs store methods by name (``recorder.call("turn", ...)``, ``submit(...)``) and calls
+    ``record_turns`` / ``record_messages`` itself: every such method is declared by ``FeedbackStore`` and
+    implemented by both stores with the protocol's parameters."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from bot.feedback.postgres import PostgresFeedbackStore
+    from bot.feedback.sqlite import SQLiteFeedbackStore
+    from bot.feedback.store import FeedbackStore
+
+    bot = Path(__file__).resolve().parent.parent / "bot"
+    used = set()
+    for path in bot.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"recorder\.(?:call|submit)\(\s*\"(\w+)\"", text))
+        used |= set(re.findall(r"(?:self|recorder)\.call\(\s*\"(\w+)\"", text))
+        used |= set(re.findall(r"self\.store\.(\w+)\(", text))
+    assert {"turn", "handoff", "record_feedback", "record_turns", "record_messages"} <= used, used
+    for name in used:
+        declared = getattr(FeedbackStore, name, None)
+        assert callable(declared), f"FeedbackStore does not declare {name}"
+        params = list(inspect.signature(declared).parameters)
+        for store in (SQLiteFeedbackStore, PostgresFeedbackStore):
+            assert list(inspect.signature(getattr(store, name)).parameters) == params, (store.__name__, name)
