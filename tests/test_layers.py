@@ -1,5 +1,5 @@
-"""The layers, read from the source: the arrows run one way (bot.teams, the Bot Framework edge ->
-bot.decision -> indexer), nothing imports in a circle, and only bot/teams/ touches the SDK."""
+"""The layers, read from the source: the arrows run one way (bot.teams, the Bot Framework edge -> replies,
+feedback, learning -> bot.decision -> indexer), nothing imports in a circle, and only bot/teams/ touches the SDK."""
 
 from __future__ import annotations
 
@@ -81,6 +81,14 @@ def test_no_import_circle():
 def test_only_bot_teams_touches_the_bot_framework_sdk():
     touching = {name for name in MODULES if any(m.split(".")[0] in SDK for m in imports(name))}
     assert touching and all(name.startswith("bot.teams.") for name in touching), sorted(touching)
+
+
+def test_the_edge_is_the_top_layer():
+    """Nothing below the Bot Framework edge imports it: the decision, replies, cards, feedback, learning and
+    the indexer know nothing of bot.teams; only the composition root (bot.app, and bot.cli through it) wires it."""
+    for name in MODULES:
+        if not name.startswith("bot.teams") and name != "bot.app":
+            assert not any(m.startswith("bot.teams") for m in project_imports(name)), name
 
 
 def test_the_decision_is_framework_free():
