@@ -1,4 +1,4 @@
-"""bot/pacing.py: where the decision runs (event loop or a worker thread) and the delayed typing indicator."""
+"""bot/teams/pacing.py: where the decision runs (event loop or a worker thread) and the delayed typing indicator."""
 
 from __future__ import annotations
 

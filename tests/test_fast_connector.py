@@ -1,4 +1,4 @@
-"""bot/fast_connector.py: connector clients are kept across turns, per service URL and credentials, and
+"""bot/teams/connector.py: connector clients are kept across turns, per service URL and credentials, and
 tokens are still refreshed. Real app on loopback + stub Bot Connector; no patching."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the adapter clients from a small per-process cache:
 - tokens are not cached here: a client keeps its ``AppCredentials`` object, which asks MSAL for the
   token on every request (MSAL returns its cached token until shortly before expiry, then fetches a
   new one), so refresh works as with the stock SDK;
-- request bodies are built by ``bot/lean_serializer.py`` (same JSON as msrest, far less work);
+- request bodies are built by ``bot/teams/serializer.py`` (same JSON as msrest, far less work);
 - the cache is an LRU of ``max_clients`` entries (service URLs come from requests; in local mode
   anyone can send one), and ``close()`` closes the clients' HTTP sessions at shutdown.
 
