@@ -39,6 +39,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.support.connector import Sent, StubConnector
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "00000000-bench-faults-app"
@@ -72,12 +73,6 @@ def _serve(argv: list[str]) -> int:
     settings = Settings.from_env()
     run(settings, credentials_factory=Offline(settings.app_id, settings.app_password) if settings.app_id else None)
     return 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -133,7 +128,7 @@ class Bench:
 
     async def start(self, env: dict, cmd: list[str] | None = None, port: int | None = None,
                     wait: bool = True) -> Server:
-        port = port or _free_port()
+        port = port or free_port()
         env = dict(env, PORT=str(port))
         log = self.tmp / f"server-{next(self._n)}.log"
         cmd = cmd or [sys.executable, "-m", "benchmarks.bench_faults", "--serve"]
@@ -949,7 +944,7 @@ async def main_async(args) -> list[tuple[str, str, str, bool]]:
         for stub in (bench.connector, bench.openid):
             runner = web.AppRunner(stub.app(), access_log=None)
             await runner.setup()
-            port = _free_port()
+            port = free_port()
             await web.TCPSite(runner, "127.0.0.1", port).start()
             runners.append(runner)
             if stub is bench.connector:
