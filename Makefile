@@ -70,10 +70,10 @@ $(TEAMS)/node_modules/.package-lock.json: $(TEAMS)/package.json $(TEAMS)/package
 	cd $(TEAMS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 icons: $(STAMP)
-	$(PY) $(TEAMS)/icons.py $(TEAMS)/build
+	$(PY) -m deploy.teams.icons $(TEAMS)/build
 
 teams-package: $(STAMP)
-	$(PY) $(TEAMS)/package.py --out $(TEAMS)/build/handbook-bot.zip
+	$(PY) -m deploy.teams.package --out $(TEAMS)/build/handbook-bot.zip
 
 reindex: $(STAMP)
 	$(PY) deploy/reindex.py $(REINDEX_ARGS)

@@ -8,7 +8,6 @@ locally and fail under CI=true.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import struct
@@ -21,20 +20,12 @@ from pathlib import Path
 import pytest
 
 from conftest import skip_or_fail
+from deploy.teams import icons, package
 
 REPO = Path(__file__).resolve().parent.parent
 TEAMS = REPO / "deploy" / "teams"
 
 
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, TEAMS / file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-icons = _load("teams_icons", "icons.py")
-package = _load("teams_package", "package.py")
 
 BOT_ID = "0f4c6a3e-1b2d-4e5f-8a9b-0c1d2e3f4a5b"
 ENV = {"MicrosoftAppId": BOT_ID}
@@ -168,7 +159,7 @@ def test_outline_icon_is_white_on_transparent():
 def test_make_teams_package_writes_the_zip(tmp_path):
     out = tmp_path / "handbook-bot.zip"
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_ID", "TEAMS_APP_ID", "APP_VERSION")}
-    done = subprocess.run([sys.executable, str(TEAMS / "package.py"), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "deploy.teams.package", "--out", str(out)], cwd=REPO,
                           env={**env, "MicrosoftAppId": BOT_ID}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(out) as z:
@@ -182,7 +173,7 @@ def test_make_teams_package_writes_the_zip(tmp_path):
 def test_package_refuses_missing_or_malformed_bot_id(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_ID", "MicrosoftAppId")}
     for extra, message in (({}, "MicrosoftAppId"), ({"BOT_ID": "my-bot"}, "GUID")):
-        done = subprocess.run([sys.executable, str(TEAMS / "package.py"), "--out", str(tmp_path / "x.zip")],
-                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "deploy.teams.package", "--out", str(tmp_path / "x.zip")],
+                              cwd=REPO, env={**env, **extra}, capture_output=True, text=True, timeout=120)
         assert done.returncode == 1 and message in done.stderr
         assert not (tmp_path / "x.zip").exists()

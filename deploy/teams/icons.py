@@ -1,6 +1,6 @@
 """Draw the Teams app icons with the standard library only (no binaries of unknown origin).
 
-    python deploy/teams/icons.py [OUT_DIR]      # writes color.png (192x192) and outline.png (32x32)
+    python -m deploy.teams.icons [OUT_DIR]      # writes color.png (192x192) and outline.png (32x32)
 
 color.png: an open white book with text lines on Connecticut blue, anti-aliased.
 outline.png: the same book in pure white on a fully transparent background (alpha 0 or 255 only),

@@ -1,6 +1,6 @@
 """Build the Teams app package: fill manifest.json's placeholders, draw the icons, zip them.
 
-    python deploy/teams/package.py [--out deploy/teams/build/handbook-bot.zip]     (or: make teams-package)
+    python -m deploy.teams.package [--out deploy/teams/build/handbook-bot.zip]     (or: make teams-package)
 
 Placeholders and where they come from (environment):
     {{BOT_ID}}        BOT_ID or MicrosoftAppId: the bot's Microsoft App ID (a GUID; required)
@@ -22,6 +22,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from deploy.teams.icons import color_icon, outline_icon
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 TEMPLATE = HERE / "manifest.json"
@@ -34,8 +36,6 @@ DEFAULTS = {
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
-sys.path.insert(0, str(HERE))
-from icons import color_icon, outline_icon  # noqa: E402
 
 
 class PackageError(Exception):

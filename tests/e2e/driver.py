@@ -1,6 +1,6 @@
 """Runs the end-to-end scenarios; meant to run INSIDE a loopback-only network namespace.
 
-    unshare -n sh -c 'ip link set lo up && exec python tests/e2e/driver.py --index DIR --out result.json'
+    unshare -n sh -c 'ip link set lo up && exec python -m tests.e2e.driver --index DIR --out result.json'
 
 (tests/e2e/test_playground.py does exactly that.) It refuses to start when the namespace has any
 interface besides loopback. It starts the real bot (``python -m bot serve``) and the Microsoft 365
@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from contextlib import closing
 from pathlib import Path
 
 import aiohttp
+
+from tests.support.net import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -41,12 +42,6 @@ def interfaces() -> list[str]:
 
 def loopback_only() -> bool:
     return interfaces() == ["lo"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def wait_http(url: str, seconds: float, proc: subprocess.Popen) -> None:
@@ -104,7 +99,7 @@ def stored_votes(db: Path) -> list[dict]:
 
 
 async def api_scenarios(base: str, db: Path) -> dict:
-    from playground import Playground
+    from tests.e2e.playground import Playground
 
     out: dict = {}
     async with Playground(base) as pg:
@@ -209,7 +204,6 @@ def main() -> int:
         print("refusing to run: this network namespace has interfaces besides loopback "
               f"({interfaces()}); run me under `unshare -n`", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(HERE))
     result = asyncio.run(main_async(args))
     Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False))
     return 0 if "error" not in result else 1

@@ -1,7 +1,7 @@
 """End-to-end through the Microsoft 365 Agents Playground (Microsoft's Teams emulator), marker ``e2e``.
 
 The whole scenario (the real bot, the Playground, headless Chromium) runs in a network namespace that
-has only loopback: this module runs ``unshare -n sh -c 'ip link set lo up && python driver.py ...'``
+has only loopback: this module runs ``unshare -n sh -c 'ip link set lo up && python -m tests.e2e.driver ...'``
 once, and the tests assert on what the Playground received (tests/e2e/driver.py writes it as JSON).
 The driver refuses to run if it sees any interface besides ``lo``, so no test can reach the network.
 
@@ -63,7 +63,7 @@ def run(tmp_path_factory) -> dict:
 
     shots = tmp / "screenshots"
     out = tmp / "result.json"
-    driver = (f"ip link set lo up && exec {sys.executable} {HERE / 'driver.py'} --index {tmp / 'index'} "
+    driver = (f"ip link set lo up && exec {sys.executable} -m tests.e2e.driver --index {tmp / 'index'} "
               f"--out {out} --work {tmp / 'work'} --screenshots {shots}")
     proc = subprocess.run(["unshare", "-n", "sh", "-c", driver], cwd=REPO, capture_output=True, text=True,
                           timeout=420)
