@@ -4,6 +4,7 @@ feedback, learning -> bot.decision -> indexer), nothing imports in a circle, and
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,3 +107,20 @@ def test_the_indexer_knows_nothing_of_the_bot():
     for name in MODULES:
         if name.startswith("indexer"):
             assert not any(m.split(".")[0] in ("bot", *SDK, "aiohttp") for m in imports(name)), name
+
+
+def test_no_sys_path_edits_and_one_copy_of_what_tests_and_benchmarks_share():
+    """What is shared is importable (``tests.support``, ``python -m``): no file edits ``sys.path``; one
+    ``free_port`` (tests/support/net.py) and one stub Bot Connector (tests/support/connector.py)."""
+    edit = re.compile(r"sys\.path\.(insert|append|extend)\(|sys\.path\s*(\+=|=)")
+    port = re.compile(r"def _?free_port\(")
+    stub = re.compile(r"add_post\(\s*[\"']/v3/conversations/")
+    files = [p for folder in ("bot", "indexer", "tests", "benchmarks", "deploy") for p in (REPO / folder).rglob("*.py")
+             if "node_modules" not in p.parts and p != Path(__file__).resolve()]
+    assert len(files) > 100
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(REPO).as_posix()
+        assert not edit.search(text), name
+        assert name == "tests/support/net.py" or not port.search(text), name
+        assert name == "tests/support/connector.py" or not stub.search(text), name
