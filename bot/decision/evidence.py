@@ -64,15 +64,15 @@ def gather(result: SearchResult) -> Evidence:
     shares = [matched(h.section_terms) for h in hits[:MATCH_DEPTH]]
     pages = [h.section.page_url for h in hits[:MATCH_DEPTH]]
     question = query.text
-    relevance = [h.relevance for h in hits[:2] if getattr(h, "relevance", None) is not None]
+    relevance = [h.relevance for h in hits[:2] if h.relevance is not None]
     if not relevance:   # an index without a reranker: the top score's share of the top five
         relevance = [s / (sum(scores) or 1.0) for s in scores[:2]]
     relevance += [0.0] * (2 - len(relevance))
-    specificity = getattr(query, "specificity", None) or {}
+    specificity = query.specificity
     spec = {t: weights[t] * specificity.get(t, 0.5) for t in terms}
     spec_total = sum(spec.values()) or 1.0
     spec_shares = [sum(w for t, w in spec.items() if t in h.section_terms) / spec_total for h in hits[:MATCH_DEPTH]]
-    is_post = bool(getattr(query, "is_post", False))
+    is_post = query.is_post
     ask_terms = [t for t in dict.fromkeys(content_terms(query.ask_text)) if t in weights] if is_post else []
     ask_terms = ask_terms or list(terms)
     ask_total = sum(weights[t] for t in ask_terms) or 1.0
