@@ -44,45 +44,42 @@ from benchmarks.quality.metrics import retrieval_metrics
 DEPTH = 10
 
 
-def fit(sections, synonyms, examples: list[tuple[int, str]], rerank_model=None, expand: bool = False):
-    """The index with ``examples`` in its example-questions field; ``expand`` (an experiment): appended to
-    their section's text instead (document expansion), the team's examples staying in the field."""
+def fit(sections, synonyms, examples: tuple[list[tuple[int, str]], list[tuple[int, str]]], rerank_model=None,
+        expand: bool = False):
+    """The index with ``examples`` ((team's, approved) pairs) in its example-questions field, as a build
+    indexes them; ``expand`` (an experiment): the approved ones appended to their section's text instead
+    (document expansion)."""
     from dataclasses import replace
 
     from indexer.index import Index
 
+    team, approved = examples
     if expand:
-        team = {(r, t) for r, t in examples_of(sections, Path("/nonexistent"))}
         extra: dict[int, list[str]] = {}
-        for row, text in examples:
-            if (row, text) not in team:
-                extra.setdefault(row, []).append(text)
+        for row, text in approved:
+            extra.setdefault(row, []).append(text)
         sections = [replace(s, lines=s.lines + tuple(extra[i]), display=s.display + tuple(extra[i]))
                     if i in extra else s for i, s in enumerate(sections)]
-        examples = sorted(team)
-    return Index.fit(sections, synonyms, examples=examples, rerank_model=rerank_model)
+        approved = []
+    return Index.fit(sections, synonyms, examples=team, approved=approved, rerank_model=rerank_model)
 
 
 def fit_reranker(sections, synonyms, train: list[Question], shared: Path, seed: int, examples: str | None = None):
     """The reranker fitted on ``train`` only (the replayed weeks, never the test week), as ``make train``
     fits the shipped one (``examples``: the experiment ``--rerank-examples``)."""
-    from benchmarks.quality.train import SHIPPED_EXAMPLES
-    from benchmarks.quality.training import fit_index
+    from benchmarks.quality.training import SHIPPED_EXAMPLES, fit_index
 
     return fit_index(sections, synonyms, train, shared, examples=examples or SHIPPED_EXAMPLES, rerank=True,
                      seed=seed, return_model=True)[1]
 
 
-def examples_of(sections, folder: Path, team: bool = True) -> list[tuple[int, str]]:
-    """(row, text) of the hand-written examples (``team``) and the approved file in ``folder``, as a build
-    reads them."""
+def examples_of(sections, folder: Path, team: bool = True) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(row, text) pairs of the hand-written examples (``team``) and of the approved file in ``folder``, as a
+    build reads them."""
     from indexer.examples import load_examples, resolve_examples
 
-    found = []
-    paths = ([REPO / "knowledge" / "examples.toml"] if team else []) + [folder / "examples.approved.toml"]
-    for path in paths:
-        found += resolve_examples(sections, load_examples(path))[0]
-    return found
+    written = resolve_examples(sections, load_examples(REPO / "knowledge" / "examples.toml"))[0] if team else []
+    return written, resolve_examples(sections, load_examples(folder / "examples.approved.toml"))[0]
 
 
 def replay_week(week: list[Question], index, sections, store, learning, rng: random.Random, shared: Path,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from indexer.changes import ChangeReport, compare
 from indexer.errors import IndexerError, LiveIndexError, SourceError
-from indexer.examples import EXAMPLES_NAME, load_example_files, resolve_examples
+from indexer.examples import APPROVED_NAME, EXAMPLES_NAME, load_examples, resolve_examples
 from indexer.index import Index, load_sections, read_meta
 from indexer.model import Section
 from indexer.paths import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, DEFAULT_SYNONYMS
@@ -144,9 +144,11 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
     if examples_file is None:
         beside = sources_file.parent / EXAMPLES_NAME
         examples_file = beside if beside.is_file() else DEFAULT_EXAMPLES
-    examples, example_problems = resolve_examples(sections, load_example_files(examples_file))
-    problems.extend(example_problems)
-    index = Index.fit(sections, synonyms, params, meta={"sources": described}, examples=examples)
+    examples, example_problems = resolve_examples(sections, load_examples(examples_file))
+    approved_file = Path(examples_file).with_name(APPROVED_NAME)
+    approved, approved_problems = resolve_examples(sections, load_examples(approved_file), name=APPROVED_NAME)
+    problems.extend(example_problems + approved_problems)
+    index = Index.fit(sections, synonyms, params, meta={"sources": described}, examples=examples, approved=approved)
     changes = compare(load_sections(out_dir), sections)
     try:
         if not force:

@@ -120,7 +120,8 @@ class SectionResolver:
         return self.by_key.get((key, unquote(parts.fragment)))
 
 
-def resolve_examples(sections: list[Section], examples: list[Example]) -> tuple[list[tuple[int, str]], list[str]]:
+def resolve_examples(sections: list[Section], examples: list[Example], name: str = EXAMPLES_NAME
+                     ) -> tuple[list[tuple[int, str]], list[str]]:
     """-> ([(section row, example text)], problems). An example for an indexed page whose section is not
     there (a renamed heading, a changed FAQ question) is a problem, reported by the build, not fatal;
     examples for pages this index does not hold (another knowledge base) are skipped silently."""
@@ -131,7 +132,7 @@ def resolve_examples(sections: list[Section], examples: list[Example]) -> tuple[
         if row is None:
             if not ex.optional and resolver.has_page(ex) and (ex.url, ex.faq) not in missing:
                 missing.add((ex.url, ex.faq))
-                problems.append(f"{EXAMPLES_NAME}: no indexed section for {ex.url}"
+                problems.append(f"{name}: no indexed section for {ex.url}"
                                 + (f" (faq {ex.faq!r})" if ex.faq else "") + "; its examples are not used")
             continue
         found.append((row, ex.text))

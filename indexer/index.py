@@ -43,7 +43,7 @@ from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
-FORMAT_VERSION = 4  # bump when the sections' fields or the meaning of the ranker's state change
+FORMAT_VERSION = 5  # bump when the sections' fields or the meaning of the ranker's state change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as its correction in Query.terms
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "ranker.json", "ranker.npz")
@@ -58,19 +58,20 @@ class Index:
     @classmethod
     def fit(cls, sections: list[Section], synonyms: Synonyms, params: RankerParams | None = None,
             meta: dict | None = None, examples: list[tuple[int, str]] = (),
-            rerank_model: dict | None | str = "default") -> Index:
-        """``examples``: (section row, example question) pairs (``indexer.examples``); ``rerank_model``: the
-        reranker's weights, "default" for ``indexer/rerank.json``, None for the first stage alone."""
+            rerank_model: dict | None | str = "default", approved: list[tuple[int, str]] = ()) -> Index:
+        """``examples``: (section row, example question) pairs the team wrote, ``approved``: pairs approved
+        from use (``indexer.examples``); ``rerank_model``: the reranker's weights, "default" for
+        ``indexer/rerank.json``, None for the first stage alone."""
         if isinstance(rerank_model, str):
             rerank_model = load_model()
-        ranker = Ranker(synonyms, params).fit(sections, examples, rerank_model)
+        ranker = Ranker(synonyms, params).fit(sections, examples, rerank_model, approved)
         meta = dict(meta or {})
         meta.setdefault("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         meta["format"] = FORMAT
         meta["format_version"] = FORMAT_VERSION
         meta["sections"] = len(sections)
         meta["pages"] = len({s.page_url for s in sections})
-        meta["examples"] = len(examples)
+        meta["examples"] = len(examples) + len(approved)
         meta["params"] = ranker.describe()
         meta["reranker"] = None if rerank_model is None else dict(rerank_model.get("fitted", {}))
         return cls(sections, ranker, meta)

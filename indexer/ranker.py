@@ -258,6 +258,7 @@ class Ranker:
         self.passage_starts: np.ndarray | None = None
         self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question, non-decreasing
         self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
+        self.example_approved = np.zeros(0, dtype=bool)    # (E,) approved from use (else written by the team)
         self.example_totals = np.zeros(0)                  # (E,) BM25 weight of each example question
         self.heading_total = np.zeros(0)                   # (n,) idf sum of each heading's terms
         self.page_starts = np.zeros(0, dtype=np.int64)     # (P,) first row of each run of one page
@@ -282,9 +283,11 @@ class Ranker:
         return self.body.matrix.shape[0] if self.body.matrix is not None else 0
 
     def fit(self, sections: list[Section], examples: list[tuple[int, str]] = (),
-            rerank_model: dict | None = None) -> Ranker:
-        """Fit on ``sections``; ``examples``: (section row, example question) pairs; ``rerank_model``:
-        the reranker's weights (``indexer.rerank.load_model()``), or None for the first stage alone."""
+            rerank_model: dict | None = None, approved: list[tuple[int, str]] = ()) -> Ranker:
+        """Fit on ``sections``; ``examples``: (section row, example question) pairs the team wrote;
+        ``approved``: pairs approved from use (indexed with them, and also scored on their own: the
+        ``approved`` field); ``rerank_model``: the reranker's weights (``indexer.rerank.load_model()``), or
+        None for the first stage alone."""
         from indexer.rerank import static_features
 
         titles = [title_field(s) for s in sections]
@@ -299,14 +302,18 @@ class Ranker:
         pattern = self.heading.matrix.copy()
         pattern.data = np.ones_like(pattern.data)
         self.heading_total = np.asarray((pattern @ sp.diags(self.heading.idf)).sum(axis=1)).ravel()
-        examples = sorted(examples)
+        tagged = sorted([(r, t, False) for r, t in examples] + [(r, t, True) for r, t in approved])
+        examples = [(r, t) for r, t, _ in tagged]
         self.examples.fit_transform_counts([t for _, t in examples])
         self.example_owner = np.asarray([r for r, _ in examples], dtype=np.int64)
-        self.example_count = np.bincount(self.example_owner, minlength=len(sections)).astype(np.int64)
+        self.example_approved = np.asarray([a for _, _, a in tagged], dtype=bool)
+        self.example_count = np.bincount(self.example_owner[~self.example_approved],
+                                         minlength=len(sections)).astype(np.int64)
         self.example_totals = np.asarray(self.examples.matrix.sum(axis=1)).ravel() if examples else np.zeros(0)
         joined = [[] for _ in sections]
-        for row, text in examples:
-            joined[row].append(text)
+        for row, text, from_use in tagged:   # the team's only: approved questions are a field of their own
+            if not from_use:
+                joined[row].append(text)
         self.example_docs.fit_transform_counts(["\n".join(t) for t in joined])
         self.example_keys = {}
         for row, text in examples:
@@ -356,7 +363,7 @@ class Ranker:
         """The query-time forms of the fitted state (``DERIVED``): rebuilt on load, never stored."""
         self.stack = FieldStack({name: getattr(self, name) for name in STACKED})
         self.specificities = specificity_table(self.zipf)
-        owners = np.flatnonzero(self.example_count)   # example_owner is non-decreasing: one run per section
+        owners = np.unique(self.example_owner)   # example_owner is non-decreasing: one run per section with examples
         self.example_runs = (owners, np.searchsorted(self.example_owner, owners))
         self.example_divisor = _divisor(self.example_totals)
         self.heading_divisor = _divisor(self.heading_total)
@@ -419,28 +426,34 @@ class Ranker:
                "coverage": stack.rows_of(cover, "body") / np.maximum(best_weight[:, body], 1e-12)[:, None],
                "specific": stack.rows_of(specific_cover, "body") / np.maximum(best_specific[:, body], 1e-12)[:, None],
                "heading": self._heading_overlap(stack.rows_of(summed(idf), "heading")),
-               "example": self._example_scores(stack.rows_of(shares, "examples"),
-                                               stack.rows_of(summed(weight), "examples"))}
+               **self._example_scores(stack.rows_of(shares, "examples"), stack.rows_of(summed(weight), "examples"))}
         if self.passage_starts is not None:
             out["passage"] = np.maximum.reduceat(stack.rows_of(shares, "passages"), self.passage_starts, axis=1)
         else:
             out["passage"] = np.zeros((m, self.n_sections))
         return out
 
-    def _example_scores(self, asked: np.ndarray, got: np.ndarray) -> np.ndarray:
-        """Best example question of each section: the harmonic mean of the share of the question's
-        weighted terms it matches and the share of its own terms the question matches -> (m, n).
-        ``asked``: (m, E) BM25 share of the question's weighted terms, ``got``: (m, E) matched BM25 weight."""
+    def _example_scores(self, asked: np.ndarray, got: np.ndarray) -> dict[str, np.ndarray]:
+        """Best example question the team wrote of each section (``example``), and best question approved from
+        use (``approved``): the
+        harmonic mean of the share of the question's weighted terms it matches and the share of its own
+        terms the question matches -> name -> (m, n). ``asked``: (m, E) BM25 share of the question's
+        weighted terms, ``got``: (m, E) matched BM25 weight."""
         out = np.zeros((len(asked), self.n_sections))
+        approved = np.zeros_like(out)
         if not asked.shape[1]:
-            return out
+            return {"example": out, "approved": approved}
         matched = got / self.example_divisor
         sim = 2 * asked
         sim *= matched
         sim /= np.maximum(asked + matched, 1e-12)   # 0 where neither matches (both are >= 0)
         owners, starts = self.example_runs
-        out[:, owners] = np.maximum.reduceat(sim, starts, axis=1)
-        return out
+        if self.example_approved.any():
+            out[:, owners] = np.maximum.reduceat(sim * ~self.example_approved, starts, axis=1)
+            approved[:, owners] = np.maximum.reduceat(sim * self.example_approved, starts, axis=1)
+        else:
+            out[:, owners] = np.maximum.reduceat(sim, starts, axis=1)
+        return {"example": out, "approved": approved}
 
     def _heading_overlap(self, idf_sums: np.ndarray) -> np.ndarray:
         """Share of each heading's idf that the question's terms cover, from the (m, n) idf sums of the

@@ -20,13 +20,18 @@ from indexer.model import Section
 from indexer.query import ParsedQuery
 
 MODEL_PATH = Path(__file__).resolve().parent / "rerank.json"
-FIELDS = ("title", "body", "passage", "example", "example_doc", "coverage", "heading", "specific")
+FIELDS = ("title", "body", "passage", "example", "example_doc", "coverage", "heading", "specific", "approved")
 STATIC = ("log_chars", "level", "is_faq", "is_page_top", "has_examples")
 FEATURES = (
     "first", "first_rel", "first_gap", "log_rank", *FIELDS, "definition", *(f"ask_{f}" for f in FIELDS),
     *(f"post_ask_{f}" for f in ("body", "passage", "example", "coverage")), *STATIC,
     "page_max_rel", "page_share", "page_best", "page_title", "page_example", "log_query_terms",
 )
+
+
+# Scores against the questions approved from use alone (also in ``example``): weighted on top of a model fitted
+# without them (``fit_added_features``), so an index without approved questions ranks as that model does.
+APPROVED_FEATURES = ("approved", "ask_approved")
 
 
 def static_features(sections: list[Section], page_starts: np.ndarray) -> np.ndarray:
@@ -145,6 +150,44 @@ def fit_listwise(features: list[np.ndarray], labels: list[np.ndarray], l2: float
     res = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
     return {"features": list(FEATURES), "mean": mean, "scale": scale, "coef": res.x.astype(np.float64),
             "intercept": 0.0, "fitted": dict(fitted or {}, method="listwise", l2=l2)}
+
+
+def fit_added_features(features: list[np.ndarray], labels: list[np.ndarray], base: dict, added: tuple[str, ...],
+                       l2: float = 1.0, fitted: dict | None = None) -> dict:
+    """``base`` with weights for the ``added`` features (its own weights for them are ignored), fitted
+    listwise as ``fit_listwise`` with every other weight held at ``base``'s: the added features can only
+    re-order what they are non-zero for. Their mean is 0, so a candidate whose added features are 0 (an
+    index without what they measure) scores exactly as under ``base`` -> model dict."""
+    from scipy.optimize import minimize
+
+    cols = np.array([FEATURES.index(name) for name in added])
+    fixed = np.ones(len(FEATURES), dtype=bool)
+    fixed[cols] = False
+    stacked = np.vstack(features)
+    scale = stacked[:, cols].std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    mean, full_scale = base["mean"].copy(), base["scale"].copy()
+    mean[cols], full_scale[cols] = 0.0, scale
+    offsets = [((x - mean) / full_scale)[:, fixed] @ base["coef"][fixed] for x in features]
+    xs = [x[:, cols] / scale for x in features]
+    ys = [y / y.sum() for y in labels]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for x, y, z0 in zip(xs, ys, offsets):
+            z = z0 + x @ w
+            z = z - z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            total -= float(y @ np.log(p + 1e-300))
+            grad = grad + x.T @ (p - y)
+        return total, grad
+
+    res = minimize(loss, np.zeros(len(cols)), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    coef = base["coef"].copy()
+    coef[cols] = res.x
+    return {"features": list(FEATURES), "mean": mean, "scale": full_scale, "coef": coef.astype(np.float64),
+            "intercept": base["intercept"], "fitted": dict(base.get("fitted", {}), **(fitted or {}))}
 
 
 def save_model(model: dict, path: str | Path = MODEL_PATH) -> None:

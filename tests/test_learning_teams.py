@@ -40,7 +40,8 @@ from indexer.index import Index
 from tests.support.teams import CARD, actions_of, all_text, card_of, personal_message, serve
 
 TRIAGE = "19:dapa-triage@thread.tacv2"
-QUESTION = "who looks after the extract from our system of record"
+# in the employees' words, not the handbook's: the bot is unsure (roles first); DAPA points to get-in-touch
+QUESTION = "which person pulls the data out of our system"
 GET_IN_TOUCH = f"{SITE}/#get-in-touch"
 DANA = {"id": "29:dapa-member", "name": "Dana Lead", "aadObjectId": "aad-dana"}
 
@@ -287,9 +288,9 @@ async def test_dont_use_is_remembered_and_writes_nothing(aiohttp_client, connect
 
 
 @pytest.mark.parametrize("question,why", [
-    ("can Maria Lopez tell me who looks after the extract from our system of record", "a person's name"),
-    ("email jane.doe@ct.gov: who looks after the extract from our system of record", "an e-mail address"),
-    ("Priya asked who looks after the extract from our system of record", "a person's name"),
+    ("can Maria Lopez tell me which person pulls the data out of our system", "a person's name"),
+    ("email jane.doe@ct.gov: which person pulls the data out of our system", "an e-mail address"),
+    ("Priya asked which person pulls the data out of our system", "a person's name"),
 ])
 async def test_personal_data_never_reaches_the_approved_file_from_teams(aiohttp_client, connector, settings, served,
                                                                         monkeypatch, capsys, question, why):

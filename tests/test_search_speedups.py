@@ -285,11 +285,11 @@ def reference_field_scores(ranker, query) -> dict[str, np.ndarray]:
         cover = np.bincount(rows, cover_w[which], minlength=n) / max(float(cover_w.sum()), 1e-12)
         return bm25, cover, np.bincount(rows, spec_w[which], minlength=n) / max(float(spec_w.sum()), 1e-12)
 
-    def example_scores(terms):
-        out, ex = np.zeros(n), ranker.examples
+    def example_scores(terms):   # -> (best team example, best approved question) of each section
+        out, approved, ex = np.zeros(n), np.zeros(n), ranker.examples
         cols, weights = ex._weighted(terms)
         if not len(ranker.example_owner) or not len(cols):
-            return out
+            return out, approved
         rows, data, which = ex.postings(cols)
         e = len(ranker.example_owner)
         total = (ex.k1 + 1) * float(ex.idf[cols] @ weights)
@@ -297,8 +297,10 @@ def reference_field_scores(ranker, query) -> dict[str, np.ndarray]:
         got = np.bincount(rows, data, minlength=e)
         matched = np.divide(got, ranker.example_totals, out=np.zeros(e), where=ranker.example_totals > 0)
         sim = np.where(asked + matched > 0, 2 * asked * matched / np.maximum(asked + matched, 1e-12), 0.0)
-        np.maximum.at(out, ranker.example_owner, sim)
-        return out
+        team = ~ranker.example_approved
+        np.maximum.at(out, ranker.example_owner[team], sim[team])
+        np.maximum.at(approved, ranker.example_owner[~team], sim[~team])
+        return out, approved
 
     def heading_overlap(terms):
         cols, _ = ranker.heading._weighted(terms)
@@ -317,7 +319,7 @@ def reference_field_scores(ranker, query) -> dict[str, np.ndarray]:
         out[prefix + "title"] = ranker.title.scores(terms)
         out[prefix + "body"], out[prefix + "coverage"], out[prefix + "specific"] = body_scores(terms, specific)
         out[prefix + "passage"] = np.maximum.reduceat(ranker.passages.scores(terms), ranker.passage_starts)
-        out[prefix + "example"] = example_scores(terms)
+        out[prefix + "example"], out[prefix + "approved"] = example_scores(terms)
         out[prefix + "example_doc"] = ranker.example_docs.scores(terms)
         out[prefix + "heading"] = heading_overlap(terms)
     out["definition"] = ranker._definition_scores(query)
@@ -351,7 +353,16 @@ def reference_candidate_features(ranker, query, fields, first, cand) -> np.ndarr
 
 
 def _fixture_index(request, which: str) -> Index:
-    """The bundled knowledge index, or the handbook's (the eval knowledge base)."""
+    """The bundled knowledge index, the handbook's (the eval knowledge base), or the bundled pages with every
+    other example of knowledge/examples.toml indexed as a question approved from use ("approved")."""
+    if which == "approved":
+        from indexer.build import DEFAULT_EXAMPLES, DEFAULT_SYNONYMS
+        from indexer.examples import load_examples, resolve_examples
+        from indexer.text import Synonyms
+
+        sections = list(request.getfixturevalue("bundled_index")[1].sections)
+        pairs, _ = resolve_examples(sections, load_examples(DEFAULT_EXAMPLES))
+        return Index.fit(sections, Synonyms.load(DEFAULT_SYNONYMS), examples=pairs[::2], approved=pairs[1::2])
     index = request.getfixturevalue(f"{which}_index")
     return index[1] if isinstance(index, tuple) else index
 
@@ -367,7 +378,7 @@ def _field_questions(index: Index) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("which", ["bundled", "handbook"])
+@pytest.mark.parametrize("which", ["bundled", "handbook", "approved"])
 def test_stacked_field_scores_equal_each_field_on_its_own(which, request):
     index = _fixture_index(request, which)
     ranker = index.ranker
@@ -384,7 +395,7 @@ def test_stacked_field_scores_equal_each_field_on_its_own(which, request):
     assert compared > 5   # posts whose ask is a part of them: both passes compared
 
 
-@pytest.mark.parametrize("which", ["bundled", "handbook"])
+@pytest.mark.parametrize("which", ["bundled", "handbook", "approved"])
 def test_candidate_features_equal_the_stacked_columns(which, request):
     from indexer.rerank import candidate_features
 

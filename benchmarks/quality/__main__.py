@@ -13,6 +13,7 @@ import time
 from benchmarks.quality.cv import DEFAULT_K, DEFAULT_SEED, EXAMPLE_MODES, cross_validate, held_out, kb_sections
 from benchmarks.quality.data import IN_SCOPE_SETS, load_questions, shared_dir
 from benchmarks.quality.metrics import format_rows, retrieval_metrics
+from benchmarks.quality.training import SHIPPED_EXAMPLES
 
 
 def baselines(sections) -> dict:
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--k", type=int, default=DEFAULT_K)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--examples", choices=EXAMPLE_MODES, default="train")
+    p.add_argument("--examples", choices=EXAMPLE_MODES, default=SHIPPED_EXAMPLES)
     p.add_argument("--no-rerank", action="store_true")
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--misses", action="store_true", help="list the held-out questions whose top-1 is wrong")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.quality.data import REPO, Question, assign_folds, load_questions, shared_dir
-from benchmarks.quality.training import fit_index
+from benchmarks.quality.training import SHIPPED_EXAMPLES, fit_index
 
 DEFAULT_K = 5
 DEFAULT_SEED = 20261201
@@ -72,7 +72,7 @@ def kb_sections(shared: Path):
 
 
 def cross_validate(shared: Path | None = None, k: int = DEFAULT_K, seed: int = DEFAULT_SEED,
-                   examples: str = "train", rerank: bool = True, depth: int = SEARCH_DEPTH,
+                   examples: str = SHIPPED_EXAMPLES, rerank: bool = True, depth: int = SEARCH_DEPTH,
                    questions: list[Question] | None = None, **fit_options) -> list[Fold]:
     """One ``Fold`` per fold, each with every held-out question (in scope and out of scope) searched.
 

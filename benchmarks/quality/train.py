@@ -18,13 +18,7 @@ import numpy as np
 
 from benchmarks.quality.cv import DEFAULT_SEED, kb_sections
 from benchmarks.quality.data import load_questions, shared_dir
-from benchmarks.quality.training import fit_index
-
-# The reranker learns on an index with the repository's examples file. Fitted with questions standing in for
-# approved examples ("train") it lets approved questions help later ones (bench-learning 0.739 -> 0.750 vs
-# 0.741 -> 0.729) but leans on examples so much that a handbook whose pages have none (the 2023-01 snapshot,
-# tests/test_reindex.py's gate) falls below its quality floor: not shipped (README, "Does it learn?").
-SHIPPED_EXAMPLES = "starter"
+from benchmarks.quality.training import SHIPPED_EXAMPLES, fit_index
 
 
 def main(argv: list[str] | None = None) -> int:

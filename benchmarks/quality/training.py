@@ -21,15 +21,18 @@ INNER_K = 4
 RERANK_C = 0.1          # inverse L2 strength of the listwise reranker (chosen by CV; see README)
 RERANK_METHOD = "listwise"
 EXAMPLE_DROPOUT = 0.1   # share of sections whose examples the reranker's training index leaves out (see fit_index)
+# What ships: the repository's own example questions (knowledge/examples.toml), no approved ones. Every fit and
+# every cross-validated number uses it unless a caller asks for another mode ("train": the training folds'
+# questions stand in for approved examples, the learning experiments; "none": no examples at all).
+SHIPPED_EXAMPLES = "starter"
 
 
 def starter_examples(sections, path: Path = DEFAULT_EXAMPLES_FILE) -> list[tuple[int, str]]:
-    """(section row, example) pairs of the repository's own examples: ``path`` and, beside it, the questions
-    approved from use (``examples.approved.toml``), read as the shipped index reads them
-    (``indexer.examples.load_example_files``), so ``make train`` fits on the features the shipped index computes."""
-    from indexer.examples import load_example_files, resolve_examples
+    """(section row, example) pairs of the team's own examples file, read as a build reads it. (Questions
+    approved from use are another field's weight: ``fit_approved_weights``.)"""
+    from indexer.examples import load_examples, resolve_examples
 
-    found, _ = resolve_examples(sections, load_example_files(path))
+    found, _ = resolve_examples(sections, load_examples(path))
     return found
 
 
@@ -84,9 +87,37 @@ def dropped_sections(n_sections: int, seed: int, share: float = EXAMPLE_DROPOUT)
     return set(rows[:round(share * n_sections)])
 
 
-def fit_index(sections, synonyms, train: list[Question], shared: Path | None = None, examples: str = "train",
+def fit_approved_weights(model: dict, sections, synonyms, train: list[Question], shared: Path | None,
+                         team: list[tuple[int, str]], seed: int, inner_k: int = INNER_K, params=None,
+                         rerank_c: float = RERANK_C) -> dict:
+    """``model`` with weights for the scores against approved questions (``indexer.rerank.APPROVED_FEATURES``),
+    every other weight held: in each of ``inner_k`` inner folds, the other folds' in-scope questions stand in
+    for questions approved from use (beside the ``team`` examples) and the fold's questions are ranked as a
+    new question would meet that index."""
+    from indexer.index import Index
+    from indexer.rerank import APPROVED_FEATURES, fit_added_features
+
+    in_scope = [q for q in train if q.in_scope]
+    order = list(range(len(in_scope)))
+    random.Random(f"approved-{seed}").shuffle(order)
+    inner = {i: j % inner_k for j, i in enumerate(order)}
+    xs, ys = [], []
+    for f in range(inner_k):
+        held = [q for i, q in enumerate(in_scope) if inner[i] == f]
+        rest = [q for i, q in enumerate(in_scope) if inner[i] != f]
+        index = Index.fit(sections, synonyms, params, rerank_model=None, examples=team,
+                          approved=question_examples(sections, rest, shared))
+        x, y = candidate_rows(index, held, shared)
+        xs += x
+        ys += y
+    return fit_added_features(xs, ys, model, APPROVED_FEATURES, l2=1.0 / rerank_c,
+                              fitted={"approved_questions": len(xs)})
+
+
+def fit_index(sections, synonyms, train: list[Question], shared: Path | None = None, examples: str = SHIPPED_EXAMPLES,
               rerank: bool = True, seed: int = 0, params=None, inner_k: int = INNER_K, rerank_c: float = RERANK_C,
-              return_model: bool = False, method: str = RERANK_METHOD, example_dropout: float = EXAMPLE_DROPOUT):
+              return_model: bool = False, method: str = RERANK_METHOD, example_dropout: float = EXAMPLE_DROPOUT,
+              approved_weights: bool = True):
     """The index of ``sections`` as the bot would ship it if ``train`` were the team's training questions
     (and, with ``examples="train"``, its approved example questions).
 
@@ -123,5 +154,8 @@ def fit_index(sections, synonyms, train: list[Question], shared: Path | None = N
             model = fit_listwise(xs, ys, l2=1.0 / rerank_c, fitted=fitted)
         else:
             model = fit_model(np.vstack(xs), np.concatenate(ys), c=rerank_c, fitted=fitted)
+        if approved_weights and examples != "train":
+            model = fit_approved_weights(model, sections, synonyms, train, shared, without_dropped(base, dropped),
+                                         seed, inner_k, params, rerank_c)
     index = Index.fit(sections, synonyms, params, examples=final_examples, rerank_model=model)
     return (index, model) if return_model else index
