@@ -61,7 +61,10 @@ def fit(sections, synonyms, examples: tuple[list[tuple[int, str]], list[tuple[in
         sections = [replace(s, lines=s.lines + tuple(extra[i]), display=s.display + tuple(extra[i]))
                     if i in extra else s for i, s in enumerate(sections)]
         approved = []
-    return Index.fit(sections, synonyms, examples=team, approved=approved, rerank_model=rerank_model)
+    from benchmarks.quality.training import out_of_scope_examples
+
+    return Index.fit(sections, synonyms, examples=team, approved=approved, rerank_model=rerank_model,
+                     outside=out_of_scope_examples())
 
 
 def fit_reranker(sections, synonyms, train: list[Question], shared: Path, seed: int, examples: str | None = None):

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from indexer.changes import ChangeReport, compare
 from indexer.errors import IndexerError, LiveIndexError, SourceError
-from indexer.examples import APPROVED_NAME, EXAMPLES_NAME, load_examples, resolve_examples
+from indexer.examples import (
+    APPROVED_NAME,
+    EXAMPLES_NAME,
+    OUT_OF_SCOPE_NAME,
+    load_examples,
+    load_out_of_scope,
+    resolve_examples,
+)
 from indexer.index import Index, load_sections, read_meta
 from indexer.model import Section
 from indexer.paths import DEFAULT_CACHE, DEFAULT_INDEX, DEFAULT_SOURCES, DEFAULT_SYNONYMS
@@ -148,7 +155,9 @@ def build(sources_file: str | Path = DEFAULT_SOURCES, out_dir: str | Path = DEFA
     approved_file = Path(examples_file).with_name(APPROVED_NAME)
     approved, approved_problems = resolve_examples(sections, load_examples(approved_file), name=APPROVED_NAME)
     problems.extend(example_problems + approved_problems)
-    index = Index.fit(sections, synonyms, params, meta={"sources": described}, examples=examples, approved=approved)
+    outside = load_out_of_scope(Path(examples_file).with_name(OUT_OF_SCOPE_NAME))
+    index = Index.fit(sections, synonyms, params, meta={"sources": described}, examples=examples, approved=approved,
+                      outside=outside)
     changes = compare(load_sections(out_dir), sections)
     try:
         if not force:

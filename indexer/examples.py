@@ -35,6 +35,7 @@ else:  # pragma: no cover
 EXAMPLES_NAME = "examples.toml"
 APPROVED_NAME = "examples.approved.toml"   # beside it: questions approved from use (`python -m bot report --approve`)
 MAX_EXAMPLE_CHARS = 500
+OUT_OF_SCOPE_NAME = "out_of_scope.toml"   # beside it: questions the handbook does not answer (``questions = [...]``)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,21 @@ def load_examples(path: str | Path | None) -> list[Example]:
         out.extend(Example(url.strip(), " ".join(t.split())[:MAX_EXAMPLE_CHARS], faq, optional)
                    for t in texts if t.strip())
     return out
+
+
+def load_out_of_scope(path: str | Path | None) -> list[str]:
+    """The team's out-of-scope example questions (``questions = ["...", ...]``); a missing file is none.
+    Raises SourceError on bad content."""
+    if path is None or not Path(path).is_file():
+        return []
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: not valid TOML ({exc})") from None
+    questions = data.get("questions", [])
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        raise SourceError(f"{path}: questions must be a list of strings")
+    return [" ".join(q.split())[:MAX_EXAMPLE_CHARS] for q in questions if q.strip()]
 
 
 def load_example_files(path: str | Path | None) -> list[Example]:

@@ -43,7 +43,7 @@ from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
-FORMAT_VERSION = 5  # bump when the sections' fields or the meaning of the ranker's state change
+FORMAT_VERSION = 6  # bump when the sections' fields or the meaning of the ranker's state change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as its correction in Query.terms
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "ranker.json", "ranker.npz")
@@ -58,13 +58,14 @@ class Index:
     @classmethod
     def fit(cls, sections: list[Section], synonyms: Synonyms, params: RankerParams | None = None,
             meta: dict | None = None, examples: list[tuple[int, str]] = (),
-            rerank_model: dict | None | str = "default", approved: list[tuple[int, str]] = ()) -> Index:
+            rerank_model: dict | None | str = "default", approved: list[tuple[int, str]] = (),
+            outside: list[str] = ()) -> Index:
         """``examples``: (section row, example question) pairs the team wrote, ``approved``: pairs approved
         from use (``indexer.examples``); ``rerank_model``: the reranker's weights, "default" for
         ``indexer/rerank.json``, None for the first stage alone."""
         if isinstance(rerank_model, str):
             rerank_model = load_model()
-        ranker = Ranker(synonyms, params).fit(sections, examples, rerank_model, approved)
+        ranker = Ranker(synonyms, params).fit(sections, examples, rerank_model, approved, outside)
         meta = dict(meta or {})
         meta.setdefault("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         meta["format"] = FORMAT
@@ -72,6 +73,7 @@ class Index:
         meta["sections"] = len(sections)
         meta["pages"] = len({s.page_url for s in sections})
         meta["examples"] = len(examples) + len(approved)
+        meta["out_of_scope_examples"] = len(outside)
         meta["params"] = ranker.describe()
         meta["reranker"] = None if rerank_model is None else dict(rerank_model.get("fitted", {}))
         return cls(sections, ranker, meta)
@@ -120,7 +122,7 @@ class Index:
             md, plain = best_passage(self._units(i), terms, idf)
             hits.append(Hit(self.sections[i], float(text_score[i]), md, plain, i, self._section_terms(i),
                             None if relevance is None else float(relevance[j]), i == matched))
-        return SearchResult(query, tuple(hits))
+        return SearchResult(query, tuple(hits), ranker.outside_match(parsed), float(fields["ask_example"].max()))
 
     def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:
         """The question's content stems, which of them the indexed text knows, their smoothed idf and

@@ -112,3 +112,5 @@ class SearchResult:
 
     query: Query
     hits: tuple[Hit, ...] = ()
+    outside: float = 0.0           # similarity of the question (a post's ask) to the closest out-of-scope example
+    closest_example: float = 0.0   # ... and to the closest example question of any section

@@ -156,6 +156,20 @@ class FieldIndex:
         out = np.bincount(rows, data * weights[which], minlength=n)
         return out / total if total > 0 else out
 
+    def best_match(self, terms: dict[str, float]) -> float:
+        """How closely the query matches its closest row, as ``Ranker`` matches example questions: the best
+        harmonic mean of the share of the query's weighted terms a row matches and the share of the row's own
+        weight the query matches -> float in [0, 1] (0 for an empty index)."""
+        cols, weights = self._weighted(terms)
+        if self.matrix is None or not self.matrix.shape[0] or not len(cols):
+            return 0.0
+        n = self.matrix.shape[0]
+        rows, data, which = self.postings(cols)
+        total = (self.k1 + 1) * float(self.idf[cols] @ weights)
+        asked = np.bincount(rows, data * weights[which], minlength=n) / max(total, 1e-12)
+        got = np.bincount(rows, data, minlength=n) / np.maximum(np.asarray(self.matrix.sum(axis=1)).ravel(), 1e-12)
+        return float((2 * asked * got / np.maximum(asked + got, 1e-12)).max())
+
     def coverage(self, terms) -> np.ndarray:
         """Share of the query's idf x weight each row contains at all (no saturation) -> (rows,)."""
         cols, weights = self._weighted(terms)
@@ -259,6 +273,7 @@ class Ranker:
         self.example_owner = np.zeros(0, dtype=np.int64)   # (E,) section row of each example question, non-decreasing
         self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
         self.example_approved = np.zeros(0, dtype=bool)    # (E,) approved from use (else written by the team)
+        self.outside = FieldIndex(analyzer, p.k1, 0.3)      # (O, V) the team's out-of-scope example questions
         self.example_totals = np.zeros(0)                  # (E,) BM25 weight of each example question
         self.heading_total = np.zeros(0)                   # (n,) idf sum of each heading's terms
         self.page_starts = np.zeros(0, dtype=np.int64)     # (P,) first row of each run of one page
@@ -283,11 +298,13 @@ class Ranker:
         return self.body.matrix.shape[0] if self.body.matrix is not None else 0
 
     def fit(self, sections: list[Section], examples: list[tuple[int, str]] = (),
-            rerank_model: dict | None = None, approved: list[tuple[int, str]] = ()) -> Ranker:
+            rerank_model: dict | None = None, approved: list[tuple[int, str]] = (),
+            outside: list[str] = ()) -> Ranker:
         """Fit on ``sections``; ``examples``: (section row, example question) pairs the team wrote;
         ``approved``: pairs approved from use (indexed with them, and also scored on their own: the
         ``approved`` field); ``rerank_model``: the reranker's weights (``indexer.rerank.load_model()``), or
-        None for the first stage alone."""
+        None for the first stage alone; ``outside``: questions the team wrote that the handbook does not answer
+        (``Ranker.outside_match``)."""
         from indexer.rerank import static_features
 
         titles = [title_field(s) for s in sections]
@@ -305,6 +322,7 @@ class Ranker:
         tagged = sorted([(r, t, False) for r, t in examples] + [(r, t, True) for r, t in approved])
         examples = [(r, t) for r, t, _ in tagged]
         self.examples.fit_transform_counts([t for _, t in examples])
+        self.outside.fit_transform_counts(list(outside))
         self.example_owner = np.asarray([r for r, _ in examples], dtype=np.int64)
         self.example_approved = np.asarray([a for _, _, a in tagged], dtype=bool)
         self.example_count = np.bincount(self.example_owner[~self.example_approved],
@@ -459,6 +477,10 @@ class Ranker:
         """Share of each heading's idf that the question's terms cover, from the (m, n) idf sums of the
         terms each heading contains -> (m, n)."""
         return idf_sums / self.heading_divisor
+
+    def outside_match(self, query: ParsedQuery) -> float:
+        """How closely the question (a post's ask) matches the closest out-of-scope example question -> [0, 1]."""
+        return self.outside.best_match(query.ask_terms if len(query.ask) < len(query.sentences) else query.terms)
 
     def example_match(self, question: str) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word

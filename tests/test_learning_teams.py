@@ -47,9 +47,10 @@ DANA = {"id": "29:dapa-member", "name": "Dana Lead", "aadObjectId": "aad-dana"}
 
 
 def make_knowledge(folder: Path) -> Path:
-    """A knowledge folder like the repository's: the bundled pages, the team's examples, DAPA's names list."""
+    """A knowledge folder like the repository's: the bundled pages, the team's examples (in and out of scope), DAPA's
+    names list."""
     folder.mkdir(parents=True)
-    for name in ("index.md", "faq.md", "examples.toml", "synonyms.txt", "personal_names.txt"):
+    for name in ("index.md", "faq.md", "examples.toml", "out_of_scope.toml", "synonyms.txt", "personal_names.txt"):
         shutil.copy(REPO / "knowledge" / name, folder / name)
     (folder / "sources.toml").write_text(
         f'[[source]]\nname = "bundled"\npath = "."\nsite = "{SITE}"\ninclude = ["index.md", "faq.md"]\n',

@@ -36,6 +36,13 @@ def starter_examples(sections, path: Path = DEFAULT_EXAMPLES_FILE) -> list[tuple
     return found
 
 
+def out_of_scope_examples(path: Path = DEFAULT_EXAMPLES_FILE) -> list[str]:
+    """The team's out-of-scope example questions beside the examples file, as a build reads them."""
+    from indexer.examples import OUT_OF_SCOPE_NAME, load_out_of_scope
+
+    return load_out_of_scope(path.with_name(OUT_OF_SCOPE_NAME))
+
+
 def question_examples(sections, questions: list[Question], shared: Path | None = None) -> list[tuple[int, str]]:
     """Training questions standing in for approved examples: each on the section of its primary gold target."""
     out = []
@@ -157,5 +164,6 @@ def fit_index(sections, synonyms, train: list[Question], shared: Path | None = N
         if approved_weights and examples != "train":
             model = fit_approved_weights(model, sections, synonyms, train, shared, without_dropped(base, dropped),
                                          seed, inner_k, params, rerank_c)
-    index = Index.fit(sections, synonyms, params, examples=final_examples, rerank_model=model)
+    index = Index.fit(sections, synonyms, params, examples=final_examples, rerank_model=model,
+                      outside=out_of_scope_examples())
     return (index, model) if return_model else index

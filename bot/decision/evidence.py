@@ -34,7 +34,7 @@ FEATURES = (
     "log_terms", "log_chars", "asks",
     "pages_top3", "same_page_12", "hits_share", "typo_share",
     "relevance_top", "relevance_margin", "score_vs_best", "specific_matched_top", "specific_matched_best3",
-    "ask_matched_top", "is_post",
+    "ask_matched_top", "is_post", "outside_match", "outside_margin",
 )
 MAX_LOG_TERMS = math.log1p(200)       # caps: beyond these a message is simply "very long"
 MAX_LOG_CHARS = math.log1p(5000)
@@ -85,6 +85,8 @@ def gather(result: SearchResult) -> Evidence:
         "ask_matched_top": (sum(weights[t] for t in ask_terms if t in hits[0].section_terms) / ask_total
                             if hits and ask_terms else 0.0),
         "is_post": 1.0 if is_post else 0.0,
+        "outside_match": result.outside,
+        "outside_margin": result.outside - result.closest_example,
         "top_score": top,
         "second_ratio": scores[1] / top if top > 0 else 0.0,
         "third_ratio": scores[2] / top if top > 0 else 0.0,
