@@ -43,7 +43,7 @@ from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
 
 FORMAT = "handbook-bot index"
-FORMAT_VERSION = 6  # bump when the sections' fields or the meaning of the ranker's state change
+FORMAT_VERSION = 7  # bump when the sections' fields or the meaning of the ranker's state change
 TYPO_EVIDENCE_SIMILARITY = 0.8  # spelling ratio for a typo fix to count as its correction in Query.terms
 WARM_LIMIT = 20_000  # indexes up to this many sections split their passages at load, not on first query
 _FILES = ("sections.json", "ranker.json", "ranker.npz")
@@ -122,7 +122,8 @@ class Index:
             md, plain = best_passage(self._units(i), terms, idf)
             hits.append(Hit(self.sections[i], float(text_score[i]), md, plain, i, self._section_terms(i),
                             None if relevance is None else float(relevance[j]), i == matched))
-        return SearchResult(query, tuple(hits), ranker.outside_match(parsed), float(fields["ask_example"].max()))
+        return SearchResult(query, tuple(hits), ranker.outside_match(parsed), float(fields["ask_example"].max()),
+                            matched is None and ranker.is_outside_example(question))
 
     def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:
         """The question's content stems, which of them the indexed text knows, their smoothed idf and

@@ -114,3 +114,4 @@ class SearchResult:
     hits: tuple[Hit, ...] = ()
     outside: float = 0.0           # similarity of the question (a post's ask) to the closest out-of-scope example
     closest_example: float = 0.0   # ... and to the closest example question of any section
+    outside_example: bool = False  # the question is one of the out-of-scope examples (``Ranker.is_outside_example``)

@@ -274,6 +274,7 @@ class Ranker:
         self.example_count = np.zeros(0, dtype=np.int64)   # (n,) example questions per section
         self.example_approved = np.zeros(0, dtype=bool)    # (E,) approved from use (else written by the team)
         self.outside = FieldIndex(analyzer, p.k1, 0.3)      # (O, V) the team's out-of-scope example questions
+        self.outside_keys: set[str] = set()                # example_key of each of them
         self.example_totals = np.zeros(0)                  # (E,) BM25 weight of each example question
         self.heading_total = np.zeros(0)                   # (n,) idf sum of each heading's terms
         self.page_starts = np.zeros(0, dtype=np.int64)     # (P,) first row of each run of one page
@@ -323,6 +324,7 @@ class Ranker:
         examples = [(r, t) for r, t, _ in tagged]
         self.examples.fit_transform_counts([t for _, t in examples])
         self.outside.fit_transform_counts(list(outside))
+        self.outside_keys = {key for key in map(example_key, outside) if key}
         self.example_owner = np.asarray([r for r, _ in examples], dtype=np.int64)
         self.example_approved = np.asarray([a for _, _, a in tagged], dtype=bool)
         self.example_count = np.bincount(self.example_owner[~self.example_approved],
@@ -481,6 +483,11 @@ class Ranker:
     def outside_match(self, query: ParsedQuery) -> float:
         """How closely the question (a post's ask) matches the closest out-of-scope example question -> [0, 1]."""
         return self.outside.best_match(query.ask_terms if len(query.ask) < len(query.sentences) else query.terms)
+
+    def is_outside_example(self, question: str) -> bool:
+        """Whether the question is one of the team's out-of-scope example questions, word for word up to stop
+        words, word order and inflection (``example_key``)."""
+        return bool(self.outside_keys) and example_key(question) in self.outside_keys
 
     def example_match(self, question: str) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word

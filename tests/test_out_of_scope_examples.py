@@ -45,3 +45,24 @@ def test_the_file_is_read_and_bad_content_is_refused(tmp_path):
     path.write_text('questions = "book a room"\n', encoding="utf-8")
     with pytest.raises(SourceError, match="list of strings"):
         load_out_of_scope(path)
+
+
+def test_one_of_the_out_of_scope_examples_asked_again_is_handed_off():
+    from bot.decision.decide import decide
+    from bot.decision.kinds import Kind, Reason
+
+    # its words are the upload section's, so without the file it would be answered from there
+    asked = "Spreadsheet upload to the portal: when is payroll deposited?"
+    plain = Index.fit(SECTIONS, SYNONYMS, rerank_model="default")
+    assert decide(asked, plain).kind is not Kind.HANDOFF
+    index = Index.fit(SECTIONS, SYNONYMS, rerank_model="default",
+                      outside=OUTSIDE + ["when is payroll deposited after a spreadsheet upload to the portal"])
+    result = index.search(asked, 3)
+    assert result.outside_example and result.hits                      # still searched: the links are there
+    decision = decide(asked, index)
+    assert decision.kind is Kind.HANDOFF and decision.reason is Reason.OUTSIDE_HANDBOOK
+    assert not index.search("how do I upload the spreadsheet to the portal", 3).outside_example
+    # a section's own example question wins over an out-of-scope one with the same words
+    both = Index.fit(SECTIONS, SYNONYMS, rerank_model="default", examples=[(0, "payroll upload spreadsheet portal")],
+                     outside=["payroll upload spreadsheet portal"])
+    assert decide("payroll upload spreadsheet portal", both).kind is Kind.ANSWER

@@ -108,7 +108,11 @@ def decide(question: str, index: Index, max_chars: int = MAX_QUESTION_CHARS,
     model = model or default_model()
     evidence = gather(result)
     p = model.probability(evidence)
-    tier = ANSWER if hits[0].example_match else model.tier(p, result.query.is_post)
+    # the team's own word: one of a section's example questions is answered, one of the out-of-scope ones handed off
+    if hits[0].example_match:
+        tier = ANSWER
+    else:
+        tier = HANDOFF if result.outside_example else model.tier(p, result.query.is_post)
     if tier is HANDOFF:
         return Decision(HANDOFF, text, reason=Reason.OUTSIDE_HANDBOOK, probability=p, evidence=evidence,
                         truncated=truncated)
