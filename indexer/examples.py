@@ -46,15 +46,19 @@ class Example:
     optional: bool = False       # a section only some builds hold: skipped silently where it is absent
 
 
-def load_examples(path: str | Path | None) -> list[Example]:
-    """Read an examples file; a missing file is no examples. Raises SourceError on bad content."""
+def _read_toml(path: str | Path | None) -> dict:
+    """A knowledge TOML file's content; a missing file is {}. Raises SourceError when it is not TOML."""
     if path is None or not Path(path).is_file():
-        return []
+        return {}
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: not valid TOML ({exc})") from None
-    entries = data.get("section", [])
+
+
+def load_examples(path: str | Path | None) -> list[Example]:
+    """Read an examples file; a missing file is no examples. Raises SourceError on bad content."""
+    entries = _read_toml(path).get("section", [])
     if not isinstance(entries, list):
         raise SourceError(f"{path}: expected [[section]] tables")
     out = []
@@ -77,13 +81,7 @@ def load_examples(path: str | Path | None) -> list[Example]:
 def load_out_of_scope(path: str | Path | None) -> list[str]:
     """The team's out-of-scope example questions (``questions = ["...", ...]``); a missing file is none.
     Raises SourceError on bad content."""
-    if path is None or not Path(path).is_file():
-        return []
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path}: not valid TOML ({exc})") from None
-    questions = data.get("questions", [])
+    questions = _read_toml(path).get("questions", [])
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
         raise SourceError(f"{path}: questions must be a list of strings")
     return [" ".join(q.split())[:MAX_EXAMPLE_CHARS] for q in questions if q.strip()]

@@ -37,7 +37,7 @@ from indexer.errors import IndexLoadError
 from indexer.model import Hit, Query, SearchResult, Section
 from indexer.passages import Unit, best_passage, section_units
 from indexer.query import ParsedQuery, is_group, specificity
-from indexer.ranker import Ranker, RankerParams
+from indexer.ranker import Ranker, RankerParams, example_key
 from indexer.rerank import candidate_features, load_model, logits
 from indexer.swap import swap_in
 from indexer.text import STOP_WORDS, Synonyms, content_terms, stem, words
@@ -108,7 +108,8 @@ class Index:
             cand, z = cand[order], z[order]
             relevance = np.exp(z - z[0])
             relevance /= relevance.sum()
-        matched = ranker.example_match(question)
+        key = example_key(question)
+        matched = ranker.example_match(question, key)
         if matched is not None:   # an example question asked again: its section leads, whatever the scores
             own = cand == matched
             if relevance is not None:
@@ -123,7 +124,7 @@ class Index:
             hits.append(Hit(self.sections[i], float(text_score[i]), md, plain, i, self._section_terms(i),
                             None if relevance is None else float(relevance[j]), i == matched))
         return SearchResult(query, tuple(hits), ranker.outside_match(parsed), float(fields["ask_example"].max()),
-                            matched is None and ranker.is_outside_example(question))
+                            matched is None and ranker.is_outside_example(question, key))
 
     def _understand(self, question: str, fixes: dict[str, str], parsed: ParsedQuery) -> Query:
         """The question's content stems, which of them the indexed text knows, their smoothed idf and

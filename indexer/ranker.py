@@ -156,10 +156,11 @@ class FieldIndex:
         out = np.bincount(rows, data * weights[which], minlength=n)
         return out / total if total > 0 else out
 
-    def best_match(self, terms: dict[str, float]) -> float:
+    def best_match(self, terms: dict[str, float], divisor: np.ndarray) -> float:
         """How closely the query matches its closest row, as ``Ranker`` matches example questions: the best
         harmonic mean of the share of the query's weighted terms a row matches and the share of the row's own
-        weight the query matches -> float in [0, 1] (0 for an empty index)."""
+        weight the query matches -> float in [0, 1] (0 for an empty index). ``divisor``: (rows,) each row's
+        total weight, inf for 0 (``_divisor``)."""
         cols, weights = self._weighted(terms)
         if self.matrix is None or not self.matrix.shape[0] or not len(cols):
             return 0.0
@@ -167,7 +168,7 @@ class FieldIndex:
         rows, data, which = self.postings(cols)
         total = (self.k1 + 1) * float(self.idf[cols] @ weights)
         asked = np.bincount(rows, data * weights[which], minlength=n) / max(total, 1e-12)
-        got = np.bincount(rows, data, minlength=n) / np.maximum(np.asarray(self.matrix.sum(axis=1)).ravel(), 1e-12)
+        got = np.bincount(rows, data, minlength=n) / divisor
         return float((2 * asked * got / np.maximum(asked + got, 1e-12)).max())
 
     def coverage(self, terms) -> np.ndarray:
@@ -183,7 +184,8 @@ class FieldIndex:
 
 
 STACKED = ("title", "body", "passages", "heading", "examples", "example_docs")   # Ranker fields, FieldStack order
-DERIVED = ("stack", "specificities", "example_runs", "example_divisor", "heading_divisor")   # Ranker attributes
+DERIVED = ("stack", "specificities", "example_runs", "example_divisor", "heading_divisor",   # Ranker attributes
+           "outside_divisor")
 # computed from the others at fit and load, not stored
 
 
@@ -386,6 +388,8 @@ class Ranker:
         owners = np.unique(self.example_owner)   # example_owner is non-decreasing: one run per section with examples
         self.example_runs = (owners, np.searchsorted(self.example_owner, owners))
         self.example_divisor = _divisor(self.example_totals)
+        matrix = self.outside.matrix
+        self.outside_divisor = _divisor(np.asarray(matrix.sum(axis=1)).ravel() if matrix is not None else np.zeros(0))
         self.heading_divisor = _divisor(self.heading_total)
 
     def field_scores(self, query: ParsedQuery) -> dict[str, np.ndarray]:
@@ -482,17 +486,21 @@ class Ranker:
 
     def outside_match(self, query: ParsedQuery) -> float:
         """How closely the question (a post's ask) matches the closest out-of-scope example question -> [0, 1]."""
-        return self.outside.best_match(query.ask_terms if len(query.ask) < len(query.sentences) else query.terms)
+        terms = query.ask_terms if len(query.ask) < len(query.sentences) else query.terms
+        return self.outside.best_match(terms, self.outside_divisor)
 
-    def is_outside_example(self, question: str) -> bool:
+    def is_outside_example(self, question: str, key: str | None = None) -> bool:
         """Whether the question is one of the team's out-of-scope example questions, word for word up to stop
-        words, word order and inflection (``example_key``)."""
-        return bool(self.outside_keys) and example_key(question) in self.outside_keys
+        words, word order and inflection (``example_key``; ``key``: the question's, when already known)."""
+        return bool(self.outside_keys) and (key if key is not None else example_key(question)) in self.outside_keys
 
-    def example_match(self, question: str) -> int | None:
+    def example_match(self, question: str, key: str | None = None) -> int | None:
         """The section whose example question this question is, word for word up to stop words, word
-        order and inflection (``example_key``); None when there is none or two sections claim it."""
-        row = self.example_keys.get(example_key(question), -1) if self.example_keys else -1
+        order and inflection (``example_key``; ``key``: the question's, when already known); None when there is
+        none or two sections claim it."""
+        if not self.example_keys:
+            return None
+        row = self.example_keys.get(key if key is not None else example_key(question), -1)
         return row if row >= 0 else None
 
     def first_stage(self, fields: dict[str, np.ndarray]) -> np.ndarray:

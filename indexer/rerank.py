@@ -122,6 +122,25 @@ def fit_model(features: np.ndarray, labels: np.ndarray, c: float = 1.0, fitted: 
             "intercept": float(clf.intercept_[0]), "fitted": dict(fitted or {})}
 
 
+def _listwise_loss(xs: list[np.ndarray], labels: list[np.ndarray], offsets: list, l2: float):
+    """The L2-penalised negative log-likelihood of a softmax per question over its candidates' scores
+    ``offsets[i] + xs[i] @ w`` (right candidates' share of ``labels``), and its gradient: w -> (loss, grad)."""
+    ys = [y / y.sum() for y in labels]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for x, y, z0 in zip(xs, ys, offsets):
+            z = z0 + x @ w
+            z = z - z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            total -= float(y @ np.log(p + 1e-300))
+            grad = grad + x.T @ (p - y)
+        return total, grad
+
+    return loss
+
+
 def fit_listwise(features: list[np.ndarray], labels: list[np.ndarray], l2: float = 1.0,
                  fitted: dict | None = None) -> dict:
     """Listwise linear model (a conditional logit): per question, a softmax over its candidates' scores,
@@ -134,19 +153,7 @@ def fit_listwise(features: list[np.ndarray], labels: list[np.ndarray], l2: float
     scale = stacked.std(axis=0)
     scale[scale < 1e-9] = 1.0
     xs = [(x - mean) / scale for x in features]
-    ys = [y / y.sum() for y in labels]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * l2 * float(w @ w), l2 * w
-        for x, y in zip(xs, ys):
-            z = x @ w
-            z = z - z.max()
-            p = np.exp(z)
-            p /= p.sum()
-            total -= float(y @ np.log(p + 1e-300))
-            grad = grad + x.T @ (p - y)
-        return total, grad
-
+    loss = _listwise_loss(xs, labels, [0.0] * len(xs), l2)
     res = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
     return {"features": list(FEATURES), "mean": mean, "scale": scale, "coef": res.x.astype(np.float64),
             "intercept": 0.0, "fitted": dict(fitted or {}, method="listwise", l2=l2)}
@@ -169,20 +176,7 @@ def fit_added_features(features: list[np.ndarray], labels: list[np.ndarray], bas
     mean, full_scale = base["mean"].copy(), base["scale"].copy()
     mean[cols], full_scale[cols] = 0.0, scale
     offsets = [((x - mean) / full_scale)[:, fixed] @ base["coef"][fixed] for x in features]
-    xs = [x[:, cols] / scale for x in features]
-    ys = [y / y.sum() for y in labels]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * l2 * float(w @ w), l2 * w
-        for x, y, z0 in zip(xs, ys, offsets):
-            z = z0 + x @ w
-            z = z - z.max()
-            p = np.exp(z)
-            p /= p.sum()
-            total -= float(y @ np.log(p + 1e-300))
-            grad = grad + x.T @ (p - y)
-        return total, grad
-
+    loss = _listwise_loss([x[:, cols] / scale for x in features], labels, offsets, l2)
     res = minimize(loss, np.zeros(len(cols)), jac=True, method="L-BFGS-B", options={"maxiter": 500})
     coef = base["coef"].copy()
     coef[cols] = res.x
